@@ -3,6 +3,7 @@ package log
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,7 +21,8 @@ type dirListing struct {
 
 // load reads the directory, recovers the segments, the leader epoch cache
 // and producer state, and publishes the first view. Called by Open only; on
-// error it leaves no file open.
+// error the segments it opened are released here or, once published, by
+// Open's abandon.
 func (l *Log) load() (err error) {
 	ls, err := l.listDir()
 	if err != nil {
@@ -37,7 +39,8 @@ func (l *Log) load() (err error) {
 	l.snapshots = ls.snapshots
 	segs, err := l.openSegments(ls.bases)
 	defer func() {
-		if err != nil {
+		// Once install published them, Open's abandon releases them.
+		if err != nil && l.view.Load() == nil {
 			for _, s := range segs {
 				s.drop()
 			}
@@ -66,6 +69,15 @@ func (l *Log) load() (err error) {
 	}
 	l.producers.expire(l.o.now(), l.cfg.ProducerIDExpiration)
 	l.install(segs, logStart)
+	// Closed segments always have index files on disk (tiering uploads
+	// them); recovered ones get theirs now, fsynced by the flusher.
+	for _, s := range l.pendingClosed {
+		if !s.sealed {
+			if err := s.seal(l.fs); err != nil {
+				return err
+			}
+		}
+	}
 	if !slices.Equal(loadedEpochs, l.epochs.entries) {
 		if err := l.persistEpochs(); err != nil {
 			return err
@@ -240,8 +252,8 @@ func (l *Log) verifyTail(s *segment, idx []indexEntry, tidx []timeEntry, buf []b
 		if st == scanEOF {
 			break
 		}
-		if st != scanOK || h.BaseOffset != expected {
-			return fmt.Errorf("batch at %d: %v, base offset %d, want %d", at, st, h.BaseOffset, expected)
+		if st != scanOK || h.BaseOffset != expected || h.lastOffset()-s.base > math.MaxUint32 {
+			return fmt.Errorf("batch at %d: %v, offsets %d-%d, want base %d", at, st, h.BaseOffset, h.lastOffset(), expected)
 		}
 		if h.MaxTimestamp > maxTS {
 			maxTS, maxTSOffset = h.MaxTimestamp, h.BaseOffset
@@ -280,6 +292,9 @@ func (l *Log) scanSegment(s *segment, strict bool, buf []byte) (truncated bool, 
 		}
 		if st == scanOK && h.BaseOffset != expected {
 			return false, s.corrupt(pos, fmt.Errorf("batch base offset %d, want %d", h.BaseOffset, expected))
+		}
+		if st == scanOK && h.lastOffset()-s.base > math.MaxUint32 {
+			return false, s.corrupt(pos, fmt.Errorf("batch ends at offset %d, beyond 2^32 offsets from the segment base", h.lastOffset()))
 		}
 		if st != scanOK {
 			if strict {

@@ -1,0 +1,186 @@
+package agent
+
+// Fetch, versions 4–16, without fetch sessions.
+//
+// Every request is served as a full fetch: the response carries session id
+// 0, which tells KIP-227 clients that no session was created, so they keep
+// sending full requests. A request naming a session id gets
+// FETCH_SESSION_ID_NOT_FOUND. Topics are named (v4–12) or given by id (v13+).
+//
+// A partition returns whole batches from its fetch offset up to the high
+// watermark, bounded by partition_max_bytes and the response's max_bytes;
+// the first partition that has data returns at least one whole batch even if
+// it is larger than both limits (KIP-74), so a consumer can never get stuck.
+// With fewer than min_bytes available the fetch waits up to max_wait_ms and
+// is woken the moment any of its partitions' high watermarks moves, so a
+// long-polling consumer sees new records without waiting out the timeout.
+// Transactions are not supported yet, so the last stable offset equals the
+// high watermark for both isolation levels.
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/strata-io/strata/metadata"
+)
+
+// fetchPart is one partition of a fetch being served.
+type fetchPart struct {
+	resp     *kmsg.FetchResponseTopicPartition
+	p        *partition // nil when err is set
+	offset   int64
+	maxBytes int
+	err      error
+}
+
+func (a *Agent) handleFetch(ctx context.Context, req *kmsg.FetchRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	if req.Version >= 7 {
+		if req.SessionID != 0 {
+			resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+			return resp, nil
+		}
+		if req.SessionEpoch > 0 {
+			resp.ErrorCode = kerr.InvalidFetchSessionEpoch.Code
+			return resp, nil
+		}
+	}
+	parts := a.resolveFetch(req, resp)
+	maxBytes := int(req.MaxBytes)
+	if maxBytes <= 0 {
+		maxBytes = math.MaxInt32
+	}
+	minBytes := max(int(req.MinBytes), 1)
+	deadline := time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
+
+	var w *fetchWaiter
+	defer func() {
+		if w != nil {
+			for _, fp := range parts {
+				if fp.p != nil {
+					fp.p.removeWaiter(w)
+				}
+			}
+		}
+	}()
+	for {
+		total, failed := readFetch(parts, maxBytes)
+		if total >= minBytes || failed || req.MaxWaitMillis <= 0 || ctx.Err() != nil {
+			break
+		}
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			break
+		}
+		if w == nil {
+			// Register, then read once more: an append between the read
+			// above and the registration must not be missed.
+			w = newFetchWaiter()
+			for _, fp := range parts {
+				if fp.p != nil {
+					fp.p.addWaiter(w)
+				}
+			}
+			continue
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-w.ch:
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		timer.Stop()
+	}
+	return resp, nil
+}
+
+// resolveFetch builds the response skeleton and finds each partition.
+func (a *Agent) resolveFetch(req *kmsg.FetchRequest, resp *kmsg.FetchResponse) []*fetchPart {
+	var parts []*fetchPart
+	resp.Topics = make([]kmsg.FetchResponseTopic, len(req.Topics))
+	for i, rt := range req.Topics {
+		st := &resp.Topics[i]
+		*st = kmsg.NewFetchResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		var t metadata.Topic
+		var terr error
+		if req.Version >= 13 {
+			var ok bool
+			if t, ok = a.cache.TopicByID(metadata.TopicID(rt.TopicID)); !ok {
+				terr = fmt.Errorf("%w: %x", errUnknownTopicID, rt.TopicID)
+			}
+		} else {
+			var ok bool
+			if t, ok = a.cache.Topic(rt.Topic); !ok {
+				terr = fmt.Errorf("%w: %q", metadata.ErrUnknownTopic, rt.Topic)
+			}
+		}
+		st.Partitions = make([]kmsg.FetchResponseTopicPartition, len(rt.Partitions))
+		for j, rp := range rt.Partitions {
+			sp := &st.Partitions[j]
+			*sp = kmsg.NewFetchResponseTopicPartition()
+			sp.Partition = rp.Partition
+			fp := &fetchPart{resp: sp, offset: rp.FetchOffset, maxBytes: int(rp.PartitionMaxBytes), err: terr}
+			if fp.err == nil {
+				fp.p, fp.err = a.leaderPartition(t, rp.Partition)
+			}
+			if fp.err == nil {
+				fp.err = checkLeaderEpoch(fp.p, rp.CurrentLeaderEpoch)
+			}
+			sp.RecordBatches = []byte{}
+			if fp.err != nil {
+				fp.p = nil
+				sp.ErrorCode = errorCode(fp.err)
+				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
+			}
+			if req.IsolationLevel == 1 {
+				sp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+			}
+			parts = append(parts, fp)
+		}
+	}
+	return parts
+}
+
+// readFetch fills every partition's records within the byte budget. It
+// reports the bytes collected and whether any partition failed (a failed
+// partition answers the fetch at once, as Kafka does).
+func readFetch(parts []*fetchPart, maxBytes int) (total int, failed bool) {
+	for _, fp := range parts {
+		if fp.p == nil {
+			failed = true
+			continue
+		}
+		sp, p := fp.resp, fp.p
+		hw := p.highWatermark()
+		sp.HighWatermark, sp.LastStableOffset = hw, hw
+		sp.LogStartOffset = p.log.LogStartOffset()
+		// Kafka sends an empty, never a null, record set: librdkafka rejects
+		// a null one (size -1) as a protocol error.
+		sp.RecordBatches = []byte{}
+		sp.ErrorCode = 0
+		if fp.offset == hw && fp.offset >= sp.LogStartOffset {
+			continue // caught up: nothing to read
+		}
+		limit := min(fp.maxBytes, maxBytes-total)
+		if limit <= 0 && total > 0 {
+			continue
+		}
+		data, err := p.log.Read(fp.offset, max(limit, 0), hw, total == 0)
+		if err != nil {
+			sp.ErrorCode = errorCode(err)
+			failed = true
+			continue
+		}
+		if data != nil {
+			sp.RecordBatches = data
+		}
+		total += len(data)
+	}
+	return total, failed
+}

@@ -1,0 +1,105 @@
+package agent
+
+// ListOffsets, versions 1–8.
+//
+// Timestamps: -2 earliest (log start offset), -1 latest (high watermark;
+// equal to the last stable offset until transactions exist), -3 the record
+// with the largest timestamp (v7+), -4 earliest local offset (v8+; the log
+// start offset until tiering keeps history elsewhere). A timestamp t >= 0
+// returns the first record whose timestamp is >= t, or offset -1 when there
+// is none. Any other negative timestamp gets INVALID_REQUEST.
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/strata-io/strata/protocol"
+)
+
+const (
+	offsetLatest      = -1
+	offsetEarliest    = -2
+	offsetMaxTime     = -3
+	offsetEarliestLoc = -4
+)
+
+func (a *Agent) handleListOffsets(ctx context.Context, req *kmsg.ListOffsetsRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+	for _, rt := range req.Topics {
+		st := kmsg.NewListOffsetsResponseTopic()
+		st.Topic = rt.Topic
+		t, terr := a.lookupTopic(ctx, rt.Topic, false)
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewListOffsetsResponseTopicPartition()
+			sp.Partition = rp.Partition
+			err := terr
+			var p *partition
+			if err == nil {
+				p, err = a.leaderPartition(t, rp.Partition)
+			}
+			if err == nil {
+				err = checkLeaderEpoch(p, rp.CurrentLeaderEpoch)
+			}
+			if err == nil {
+				sp.Offset, sp.Timestamp, err = listOffset(p, rp.Timestamp, req.Version)
+				sp.LeaderEpoch = p.leaderEpoch.Load()
+			}
+			if err != nil {
+				sp.ErrorCode = errorCode(err)
+				sp.Offset, sp.Timestamp = -1, -1
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp, nil
+}
+
+// listOffset resolves one ListOffsets timestamp to (offset, timestamp).
+func listOffset(p *partition, ts int64, version int16) (int64, int64, error) {
+	switch {
+	case ts == offsetLatest:
+		return p.highWatermark(), -1, nil
+	case ts == offsetEarliest, ts == offsetEarliestLoc && version >= 8:
+		return p.log.LogStartOffset(), -1, nil
+	case ts == offsetMaxTime && version >= 7:
+		maxTS, off := p.log.MaxTimestamp()
+		if off < 0 || off >= p.highWatermark() {
+			return -1, -1, nil
+		}
+		return off, maxTS, nil
+	case ts < 0:
+		return -1, -1, fmt.Errorf("%w: timestamp %d is not a ListOffsets query this version supports", errInvalidRequest, ts)
+	}
+	raw, found, err := p.log.FindByTimestamp(ts)
+	if err != nil || !found {
+		return -1, -1, err
+	}
+	return offsetInBatch(raw, ts, p.log.LogStartOffset(), p.highWatermark())
+}
+
+// offsetInBatch finds the first record at or after ts within one batch.
+func offsetInBatch(raw []byte, ts, logStart, hw int64) (int64, int64, error) {
+	h, err := protocol.ParseBatchHeader(raw)
+	if err != nil {
+		return -1, -1, err
+	}
+	if h.BaseOffset >= hw {
+		return -1, -1, nil
+	}
+	if h.LogAppendTime() {
+		return max(h.BaseOffset, logStart), h.MaxTimestamp, nil
+	}
+	recs, err := protocol.Records(protocol.Batch{Header: h, Raw: raw})
+	if err != nil {
+		return -1, -1, err
+	}
+	for _, r := range recs {
+		if r.Offset >= logStart && r.Timestamp >= ts && r.Offset < hw {
+			return r.Offset, r.Timestamp, nil
+		}
+	}
+	return -1, -1, nil
+}

@@ -1,0 +1,139 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/strata-io/strata/agent/log"
+)
+
+// Config configures an Agent. Build one with NewConfig, change what you need
+// and call Validate (New does).
+type Config struct {
+	// NodeID is this agent's Kafka broker id, unique in the cluster.
+	NodeID int32
+	// Listen is the Kafka listener address (host:port; port 0 picks one).
+	Listen string
+	// AdvertisedAddr is the host:port clients are told to connect to. Empty
+	// means the listen address, with "localhost" for an unspecified host
+	// and the bound port when Listen's port is 0.
+	AdvertisedAddr string
+	// Rack is the agent's rack (availability zone), reported in Metadata.
+	Rack string
+	// DataDir holds the partition logs and, when etcd is embedded, its data.
+	DataDir string
+
+	// EtcdEndpoints points at an external etcd cluster. Empty runs an
+	// embedded single-member etcd under DataDir/etcd.
+	EtcdEndpoints []string
+	// EtcdPrefix is the key prefix for all of Strata's metadata.
+	EtcdPrefix string
+
+	// AutoCreateTopics creates unknown topics on Metadata and Produce
+	// (Kafka's auto.create.topics.enable).
+	AutoCreateTopics bool
+	// DefaultPartitions is num.partitions: partitions of auto-created topics
+	// and of CreateTopics requests that ask for the default.
+	DefaultPartitions int32
+	// DefaultReplicationFactor is default.replication.factor, capped by the
+	// number of live agents.
+	DefaultReplicationFactor int16
+	// MinInsyncReplicas is the default min.insync.replicas.
+	MinInsyncReplicas int
+	// MessageMaxBytes is the default max.message.bytes: the largest record
+	// batch a topic accepts.
+	MessageMaxBytes int32
+	// MaxRequestBytes is socket.request.max.bytes: larger frames are refused
+	// before anything is allocated for them.
+	MaxRequestBytes int32
+	// IdleTimeout closes connections idle this long (connections.max.idle.ms).
+	IdleTimeout time.Duration
+
+	// Log holds the default log settings for topics (segment size, retention,
+	// flush policy). Topic configs override them per topic.
+	Log log.Config
+	// RetentionCheckInterval is how often retention runs
+	// (log.retention.check.interval.ms).
+	RetentionCheckInterval time.Duration
+
+	// Logger receives the agent's structured logs.
+	Logger *slog.Logger
+}
+
+// NewConfig returns the defaults: a single agent (id 1) on :9092 with data
+// under ./data and an embedded etcd — Kafka's defaults everywhere else.
+func NewConfig() Config {
+	return Config{
+		NodeID:                   1,
+		Listen:                   ":9092",
+		DataDir:                  "./data",
+		EtcdPrefix:               "/strata/",
+		AutoCreateTopics:         true,
+		DefaultPartitions:        1,
+		DefaultReplicationFactor: 1,
+		MinInsyncReplicas:        1,
+		MessageMaxBytes:          1048588,
+		MaxRequestBytes:          100 << 20,
+		IdleTimeout:              10 * time.Minute,
+		Log:                      log.NewConfig(),
+		RetentionCheckInterval:   5 * time.Minute,
+		Logger:                   slog.Default(),
+	}
+}
+
+// Validate reports the first problem with c, phrased so a user can fix it.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.NodeID < 0 {
+		errs = append(errs, fmt.Errorf("node id %d: must be >= 0", c.NodeID))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen address %q: %v (want host:port, e.g. :9092)", c.Listen, err))
+	}
+	if c.AdvertisedAddr != "" {
+		host, port, err := net.SplitHostPort(c.AdvertisedAddr)
+		if err != nil || host == "" {
+			errs = append(errs, fmt.Errorf("advertised address %q: want host:port, e.g. broker1.example.com:9092", c.AdvertisedAddr))
+		} else if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
+			errs = append(errs, fmt.Errorf("advertised address %q: port must be 1-65535", c.AdvertisedAddr))
+		}
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data dir: must not be empty"))
+	}
+	if c.EtcdPrefix == "" || c.EtcdPrefix[len(c.EtcdPrefix)-1] != '/' {
+		errs = append(errs, fmt.Errorf("etcd prefix %q: must end with '/'", c.EtcdPrefix))
+	}
+	if c.DefaultPartitions < 1 {
+		errs = append(errs, fmt.Errorf("default partitions %d: must be >= 1", c.DefaultPartitions))
+	}
+	if c.DefaultReplicationFactor < 1 {
+		errs = append(errs, fmt.Errorf("default replication factor %d: must be >= 1", c.DefaultReplicationFactor))
+	}
+	if c.MinInsyncReplicas < 1 {
+		errs = append(errs, fmt.Errorf("min insync replicas %d: must be >= 1", c.MinInsyncReplicas))
+	}
+	if c.MessageMaxBytes < 1024 {
+		errs = append(errs, fmt.Errorf("message max bytes %d: must be >= 1024", c.MessageMaxBytes))
+	}
+	if c.MaxRequestBytes < c.MessageMaxBytes {
+		errs = append(errs, fmt.Errorf("max request bytes %d: must be >= message max bytes %d", c.MaxRequestBytes, c.MessageMaxBytes))
+	}
+	if c.IdleTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("idle timeout %v: must be > 0", c.IdleTimeout))
+	}
+	if c.RetentionCheckInterval <= 0 {
+		errs = append(errs, fmt.Errorf("retention check interval %v: must be > 0", c.RetentionCheckInterval))
+	}
+	if err := c.Log.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("log defaults: %w", err))
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return errors.Join(errs...)
+}

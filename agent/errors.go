@@ -1,0 +1,113 @@
+package agent
+
+import (
+	"context"
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/strata-io/strata/agent/log"
+	"github.com/strata-io/strata/metadata"
+	"github.com/strata-io/strata/protocol"
+)
+
+// Sentinels for failures the agent itself detects.
+var (
+	errInvalidConfig           = errors.New("agent: invalid config")
+	errInvalidTopic            = errors.New("agent: invalid topic name")
+	errInvalidPartitions       = errors.New("agent: invalid partition count")
+	errInvalidReplication      = errors.New("agent: invalid replication factor")
+	errInvalidReplicas         = errors.New("agent: invalid replica assignment")
+	errInvalidRequest          = errors.New("agent: invalid request")
+	errNotLeader               = errors.New("agent: not the leader for the partition")
+	errLeaderNotAvailable      = errors.New("agent: leader not available")
+	errFencedLeaderEpoch       = errors.New("agent: fenced leader epoch")
+	errUnknownLeaderEpoch      = errors.New("agent: unknown leader epoch")
+	errNotEnoughReplicas       = errors.New("agent: not enough in-sync replicas")
+	errInvalidRequiredAcks     = errors.New("agent: invalid required acks")
+	errInvalidRecord           = errors.New("agent: invalid record")
+	errOldMessageFormat        = errors.New("agent: message format not supported")
+	errUnknownTopicID          = errors.New("agent: unknown topic id")
+	errUnsupportedCompression  = errors.New("agent: unsupported compression type")
+	errUnsupportedVersion      = errors.New("agent: not supported yet")
+	errTransactionsUnsupported = errors.New("agent: transactions are not supported yet")
+	errShuttingDown            = errors.New("agent: shutting down")
+)
+
+// errorCode maps an internal error to the Kafka error code a client should
+// see. It is the only place internal errors become Kafka codes.
+func errorCode(err error) int16 {
+	if err == nil {
+		return 0
+	}
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke.Code
+	}
+	for _, m := range errorCodes {
+		if errors.Is(err, m.err) {
+			return m.code.Code
+		}
+	}
+	return kerr.UnknownServerError.Code
+}
+
+var errorCodes = []struct {
+	err  error
+	code *kerr.Error
+}{
+	// protocol: bad record batches from producers
+	{protocol.ErrUnsupportedMagic, kerr.InvalidRecord},
+	{protocol.ErrBatchTooLarge, kerr.MessageTooLarge},
+	{protocol.ErrCorruptBatch, kerr.CorruptMessage},
+	{protocol.ErrCorruptRecord, kerr.CorruptMessage},
+	{protocol.ErrUnknownCodec, kerr.CorruptMessage},
+	{protocol.ErrUnsupportedVersion, kerr.UnsupportedVersion},
+
+	// the local log
+	{log.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
+	{log.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
+	{log.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
+	{log.ErrInvalidBatch, kerr.CorruptMessage},
+	{log.ErrCorrupt, kerr.KafkaStorageError},
+	{log.ErrClosed, kerr.NotLeaderForPartition},
+
+	// metadata
+	{metadata.ErrTopicExists, kerr.TopicAlreadyExists},
+	{metadata.ErrUnknownTopic, kerr.UnknownTopicOrPartition},
+	{metadata.ErrUnknownPartition, kerr.UnknownTopicOrPartition},
+	{metadata.ErrUnavailable, kerr.RequestTimedOut},
+	{metadata.ErrConflict, kerr.RequestTimedOut},
+
+	// the agent
+	{errInvalidConfig, kerr.InvalidConfig},
+	{errInvalidTopic, kerr.InvalidTopicException},
+	{errInvalidPartitions, kerr.InvalidPartitions},
+	{errInvalidReplication, kerr.InvalidReplicationFactor},
+	{errInvalidReplicas, kerr.InvalidReplicaAssignment},
+	{errInvalidRequest, kerr.InvalidRequest},
+	{errNotLeader, kerr.NotLeaderForPartition},
+	{errLeaderNotAvailable, kerr.LeaderNotAvailable},
+	{errFencedLeaderEpoch, kerr.FencedLeaderEpoch},
+	{errUnknownLeaderEpoch, kerr.UnknownLeaderEpoch},
+	{errNotEnoughReplicas, kerr.NotEnoughReplicas},
+	{errInvalidRequiredAcks, kerr.InvalidRequiredAcks},
+	{errInvalidRecord, kerr.InvalidRecord},
+	{errOldMessageFormat, kerr.UnsupportedForMessageFormat},
+	{errUnknownTopicID, kerr.UnknownTopicID},
+	{errUnsupportedCompression, kerr.UnsupportedCompressionType},
+	{errUnsupportedVersion, kerr.UnsupportedVersion},
+	{errTransactionsUnsupported, kerr.InvalidTxnState},
+	{errShuttingDown, kerr.NotLeaderForPartition},
+	{context.DeadlineExceeded, kerr.RequestTimedOut},
+	{context.Canceled, kerr.RequestTimedOut},
+}
+
+// errorMessage returns a client-facing message for err, or nil for success.
+func errorMessage(err error) *string {
+	if err == nil {
+		return nil
+	}
+	s := err.Error()
+	return &s
+}

@@ -1,0 +1,47 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/strata-io/strata/protocol"
+)
+
+// Handle serves one Kafka request; protocol.ServeConn calls it in request
+// order for each connection. It implements protocol.Handler.
+func (a *Agent) Handle(ctx context.Context, req *protocol.Request) (kmsg.Response, error) {
+	switch r := req.Body.(type) {
+	case *kmsg.ProduceRequest:
+		return a.handleProduce(ctx, r)
+	case *kmsg.FetchRequest:
+		return a.handleFetch(ctx, r)
+	case *kmsg.ListOffsetsRequest:
+		return a.handleListOffsets(ctx, r)
+	case *kmsg.MetadataRequest:
+		return a.handleMetadata(ctx, r)
+	case *kmsg.ApiVersionsRequest:
+		return a.handleApiVersions(ctx, r)
+	case *kmsg.CreateTopicsRequest:
+		return a.handleCreateTopics(ctx, r)
+	case *kmsg.DeleteTopicsRequest:
+		return a.handleDeleteTopics(ctx, r)
+	case *kmsg.InitProducerIDRequest:
+		return a.handleInitProducerID(ctx, r)
+	case *kmsg.DescribeConfigsRequest:
+		return a.handleDescribeConfigs(ctx, r)
+	case *kmsg.AlterConfigsRequest:
+		return a.handleAlterConfigs(ctx, r)
+	case *kmsg.IncrementalAlterConfigsRequest:
+		return a.handleIncrementalAlterConfigs(ctx, r)
+	case *kmsg.CreatePartitionsRequest:
+		return a.handleCreatePartitions(ctx, r)
+	case *kmsg.DescribeClusterRequest:
+		return a.handleDescribeCluster(ctx, r)
+	default:
+		// protocol.ParseRequest only decodes what protocol.APIs lists, and a
+		// test checks every listed API has a case above.
+		return nil, fmt.Errorf("%w: no handler for api key %d", errUnsupportedVersion, req.Header.APIKey)
+	}
+}
