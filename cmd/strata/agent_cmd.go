@@ -1,0 +1,138 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/strata-io/strata/agent"
+)
+
+const agentLong = `Run a Strata agent: a Kafka-compatible broker.
+
+With no flags it is a complete single-node broker: Kafka on :9092 (advertised
+as localhost:9092), data under ./data, and an embedded etcd for metadata —
+no other service needed. Point --etcd-endpoints at an etcd cluster to run
+several agents as one cluster.
+
+Every flag can also be set through the environment: --data-dir is
+STRATA_DATA_DIR, --log-retention is STRATA_LOG_RETENTION, and so on (flags
+win over the environment).`
+
+const agentExample = `  # Single-node broker with defaults
+  strata agent
+
+  # Listen on another port, keep data elsewhere, debug logging as JSON
+  strata agent --listen :19092 --data-dir /var/lib/strata --log-level debug --log-format json
+
+  # Advertise a routable address to clients on other hosts
+  strata agent --listen 0.0.0.0:9092 --advertised-addr broker1.example.com:9092`
+
+// newAgentCmd is `strata agent`: flags and STRATA_* variables → agent.Config.
+func newAgentCmd() *cobra.Command {
+	cfg := agent.NewConfig()
+	var etcdEndpoints, logLevel, logFormat string
+	cmd := &cobra.Command{
+		Use:     "agent",
+		Short:   "Run a Strata agent (the broker)",
+		Long:    agentLong,
+		Example: agentExample,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd.Flags()); err != nil {
+				return &usageError{cmd: cmd, err: err}
+			}
+			logger, err := newLogger(cmd.ErrOrStderr(), logLevel, logFormat)
+			if err != nil {
+				return &usageError{cmd: cmd, err: err}
+			}
+			cfg.Logger = logger
+			if etcdEndpoints != "" {
+				cfg.EtcdEndpoints = strings.Split(etcdEndpoints, ",")
+			}
+			return runAgent(cmd, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.Int32Var(&cfg.NodeID, "node-id", cfg.NodeID, "this agent's broker id, unique in the cluster")
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "Kafka listener address host:port (port 0 picks a free port)")
+	f.StringVar(&cfg.AdvertisedAddr, "advertised-addr", "", "host:port clients are told to connect to (default: the listen address, localhost if unspecified)")
+	f.StringVar(&cfg.Rack, "rack", "", "rack or availability zone of this agent")
+	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for partition logs and embedded etcd data")
+	f.StringVar(&etcdEndpoints, "etcd-endpoints", "", "comma-separated etcd client URLs; empty runs an embedded etcd")
+	f.StringVar(&cfg.EtcdPrefix, "etcd-prefix", cfg.EtcdPrefix, "key prefix for Strata's metadata in etcd")
+	f.BoolVar(&cfg.AutoCreateTopics, "auto-create-topics", cfg.AutoCreateTopics, "create unknown topics on Metadata and Produce (auto.create.topics.enable)")
+	f.Int32Var(&cfg.DefaultPartitions, "num-partitions", cfg.DefaultPartitions, "default partitions of new topics (num.partitions)")
+	f.Int16Var(&cfg.DefaultReplicationFactor, "default-replication-factor", cfg.DefaultReplicationFactor, "default replication factor of new topics")
+	f.IntVar(&cfg.MinInsyncReplicas, "min-insync-replicas", cfg.MinInsyncReplicas, "default min.insync.replicas")
+	f.Int32Var(&cfg.MessageMaxBytes, "message-max-bytes", cfg.MessageMaxBytes, "default max.message.bytes: largest record batch a topic accepts")
+	f.Int32Var(&cfg.MaxRequestBytes, "max-request-bytes", cfg.MaxRequestBytes, "largest request accepted (socket.request.max.bytes)")
+	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout, "close client connections idle this long")
+	f.Int64Var(&cfg.Log.SegmentBytes, "log-segment-bytes", cfg.Log.SegmentBytes, "default segment.bytes: roll a segment at this size")
+	f.DurationVar(&cfg.Log.SegmentMS, "log-roll", cfg.Log.SegmentMS, "default segment.ms: roll a segment at this age")
+	f.DurationVar(&cfg.Log.RetentionMS, "log-retention", cfg.Log.RetentionMS, "default retention.ms as a duration (-1ns keeps data forever)")
+	f.Int64Var(&cfg.Log.RetentionBytes, "log-retention-bytes", cfg.Log.RetentionBytes, "default retention.bytes per partition (-1: no limit)")
+	f.Int64Var(&cfg.Log.FlushMessages, "log-flush-messages", cfg.Log.FlushMessages, "default flush.messages: fsync every N records (1 = before every ack; 0 = leave it to the OS and --log-flush-interval)")
+	f.DurationVar(&cfg.Log.FlushInterval, "log-flush-interval", cfg.Log.FlushInterval, "default flush.ms: fsync unsynced data at least this often (0: never by time)")
+	f.DurationVar(&cfg.RetentionCheckInterval, "retention-check-interval", cfg.RetentionCheckInterval, "how often retention runs")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	return cmd
+}
+
+// runAgent starts the agent and serves until Ctrl-C/SIGTERM or a fatal
+// error (such as losing the agent's registration).
+func runAgent(cmd *cobra.Command, cfg agent.Config) error {
+	ctx := cmd.Context()
+	a, err := agent.New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := a.Start(ctx); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		cfg.Logger.Info("shutting down")
+	case <-a.Done():
+	}
+	return a.Close()
+}
+
+// applyEnv sets every flag not given on the command line from its STRATA_*
+// variable: --data-dir from STRATA_DATA_DIR.
+func applyEnv(fs *pflag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed || err != nil {
+			return
+		}
+		name := "STRATA_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok {
+			if serr := f.Value.Set(v); serr != nil {
+				err = fmt.Errorf("%s=%q: %v", name, v, serr)
+			}
+		}
+	})
+	return err
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}
