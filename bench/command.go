@@ -1,0 +1,108 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Command returns the `bench` command: flags map onto Config, Run does the
+// work. With --json the report is printed as one JSON document at the end
+// instead of streaming text lines.
+func Command() *cobra.Command {
+	cfg := NewConfig()
+	var (
+		bootstrap = strings.Join(cfg.BootstrapServers, ",")
+		scenarios = "all"
+		asJSON    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Benchmark any Kafka-compatible cluster: throughput, latency, end-to-end latency",
+		Long: `bench drives a Kafka bootstrap address with franz-go and prints one line
+per scenario: loopback (this machine's single-stream TCP bandwidth),
+produce and consume throughput (1 MB = 10^6 bytes of record value),
+produce-acknowledgement latency and end-to-end latency at a fixed rate
+(measured from each record's intended send time). Fresh topics
+bench-<scenario>-<random> are created and deleted unless --topic or --keep.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("duration") && cmd.Flags().Changed("records") {
+				return fmt.Errorf("%w: --duration and --records are exclusive", ErrInvalidConfig)
+			}
+			var err error
+			if cfg.Scenarios, err = ParseScenarios(scenarios); err != nil {
+				return err
+			}
+			cfg.BootstrapServers = splitList(bootstrap)
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			cmd.SilenceUsage = true
+			return runCommand(cmd.Context(), cfg, asJSON, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&bootstrap, "bootstrap-server", bootstrap, "Kafka bootstrap address(es), comma-separated host:port")
+	f.StringVar(&cfg.Topic, "topic", "", "use this topic for every scenario (created if missing, never deleted) instead of fresh bench-<scenario>-<random> topics")
+	f.Int32Var(&cfg.Partitions, "partitions", cfg.Partitions, "partitions of the topics bench creates")
+	f.BoolVar(&cfg.Keep, "keep", false, "keep the fresh topics after the run")
+	f.IntVar(&cfg.RecordSize, "record-size", cfg.RecordSize, "record value size in bytes")
+	f.StringVar(&cfg.Acks, "acks", cfg.Acks, "producer acks: all, 1 or 0")
+	f.StringVar(&cfg.Compression, "compression", cfg.Compression, "none, gzip, snappy, lz4 or zstd (any codec switches to compressible text payloads)")
+	f.DurationVar(&cfg.Linger, "linger", cfg.Linger, "producer linger (0 sends as soon as possible)")
+	f.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long produce, latency and e2e each send")
+	f.Int64Var(&cfg.Records, "records", 0, "send this many records in produce, latency and e2e instead of running for --duration")
+	f.Int64Var(&cfg.Rate, "rate", 0, fmt.Sprintf("records/s; 0 = unlimited for produce and %d/s for latency and e2e", DefaultLatencyRate))
+	f.IntVar(&cfg.Producers, "producers", cfg.Producers, "franz-go producer clients in the produce scenario")
+	f.StringVar(&scenarios, "scenarios", scenarios, "comma-separated: "+scenarioList()+", or all")
+	f.IntVar(&cfg.BrokerPID, "broker-pid", 0, "report this process's VmRSS/VmHWM after each scenario (Linux)")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON instead of text lines")
+	f.DurationVar(&cfg.LoopbackDuration, "loopback-duration", cfg.LoopbackDuration, "how long the loopback scenario streams")
+	f.DurationVar(&cfg.FetchMaxWait, "fetch-max-wait", cfg.FetchMaxWait, "e2e consumer fetch long-poll time")
+	f.DurationVar(&cfg.StallTimeout, "stall-timeout", cfg.StallTimeout, "fail a scenario that makes no progress for this long")
+	f.DurationVar(&cfg.ConnectTimeout, "connect-timeout", cfg.ConnectTimeout, "how long to wait for the bootstrap brokers to answer")
+	return cmd
+}
+
+// runCommand runs the benchmark until done or interrupted and prints the
+// report.
+func runCommand(ctx context.Context, cfg Config, asJSON bool, out io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	w := out
+	if asJSON {
+		w = nil
+	}
+	rep, err := Run(ctx, cfg, w)
+	if asJSON && rep != nil {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if encErr := enc.Encode(rep); encErr != nil {
+			err = errors.Join(err, fmt.Errorf("bench: write report: %w", encErr))
+		}
+	}
+	return err
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,26 @@
+package bench
+
+import "errors"
+
+var (
+	// ErrInvalidConfig is returned by Config.Validate for a configuration
+	// that cannot be run.
+	ErrInvalidConfig = errors.New("bench: invalid config")
+	// ErrUnreachable is returned when no bootstrap broker answers.
+	ErrUnreachable = errors.New("bench: bootstrap brokers unreachable")
+	// ErrStalled is returned when a scenario makes no progress for
+	// StallTimeout, for example when records that were acknowledged never
+	// reach a consumer.
+	ErrStalled = errors.New("bench: no progress")
+	// ErrNothingToConsume is returned by the consume scenario when the topic
+	// holds no records.
+	ErrNothingToConsume = errors.New("bench: topic has no records to consume")
+	// ErrTopic is returned when the benchmark topic cannot be created,
+	// found or deleted.
+	ErrTopic = errors.New("bench: topic")
+	// ErrNotBenchRecord is returned when the e2e consumer reads a record
+	// that bench did not write.
+	ErrNotBenchRecord = errors.New("bench: not a bench e2e record")
+	// ErrProcStatus is returned when /proc/PID/status cannot be parsed.
+	ErrProcStatus = errors.New("bench: malformed /proc status")
+)

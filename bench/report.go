@@ -1,0 +1,244 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Units states what MB/s figures count.
+const Units = "1 MB = 10^6 bytes of record value"
+
+// Report is the outcome of a run. A scenario that did not run has a nil
+// field. Durations are encoded in JSON as integer nanoseconds.
+type Report struct {
+	Header   Header      `json:"header"`
+	Loopback *Loopback   `json:"loopback,omitempty"`
+	Produce  *Throughput `json:"produce,omitempty"`
+	Consume  *Throughput `json:"consume,omitempty"`
+	Latency  *Latency    `json:"latency,omitempty"`
+	E2E      *Latency    `json:"e2e,omitempty"`
+	// RSS holds one broker memory reading after each scenario when
+	// Config.BrokerPID is set.
+	RSS []RSS `json:"rss,omitempty"`
+}
+
+// Header records the configuration of a run and the machine it ran on.
+type Header struct {
+	BootstrapServers []string         `json:"bootstrap_servers"`
+	Topic            string           `json:"topic,omitempty"`
+	Partitions       int32            `json:"partitions"`
+	RecordSize       int              `json:"record_size"`
+	Acks             string           `json:"acks"`
+	Compression      string           `json:"compression"`
+	Payload          string           `json:"payload"`
+	Duration         time.Duration    `json:"duration_ns,omitempty"`
+	Records          int64            `json:"records,omitempty"`
+	Rate             int64            `json:"rate"`
+	LatencyRate      int64            `json:"latency_rate"`
+	Producers        int              `json:"producers"`
+	Scenarios        []Scenario       `json:"scenarios"`
+	Producer         ProducerSettings `json:"producer"`
+	Consumer         ConsumerSettings `json:"consumer"`
+	Machine          Machine          `json:"machine"`
+	Units            string           `json:"units"`
+}
+
+// ProducerSettings are the franz-go producer settings of the run.
+type ProducerSettings struct {
+	BatchMaxBytes      int           `json:"batch_max_bytes"`
+	MaxBufferedRecords int           `json:"max_buffered_records"`
+	MaxBufferedBytes   int           `json:"max_buffered_bytes"`
+	Linger             time.Duration `json:"linger_ns"`
+	Idempotent         bool          `json:"idempotent"`
+	MaxInflight        int           `json:"max_inflight_per_broker"`
+	// Partitioner is the produce scenario's partitioner; latency and e2e
+	// send round-robin over the partitions.
+	Partitioner string `json:"partitioner"`
+}
+
+// ConsumerSettings are the franz-go consumer settings of the run.
+type ConsumerSettings struct {
+	FetchMaxBytes          int           `json:"fetch_max_bytes"`
+	FetchMaxPartitionBytes int           `json:"fetch_max_partition_bytes"`
+	E2EFetchMaxWait        time.Duration `json:"e2e_fetch_max_wait_ns"`
+}
+
+// Throughput is the result of the produce or consume scenario.
+type Throughput struct {
+	Topic       string        `json:"topic"`
+	Partitions  int32         `json:"partitions"`
+	RecordSize  int           `json:"record_size"`
+	Acks        string        `json:"acks,omitempty"`
+	Compression string        `json:"compression"`
+	Rate        int64         `json:"rate,omitempty"`
+	Records     int64         `json:"records"`
+	Bytes       int64         `json:"bytes"`
+	Elapsed     time.Duration `json:"elapsed_ns"`
+	MBPerSec    float64       `json:"mb_per_sec"`
+	RecsPerSec  float64       `json:"records_per_sec"`
+	// LoopbackFraction is MBPerSec over the loopback figure, 0 if the
+	// loopback scenario did not run.
+	LoopbackFraction float64 `json:"loopback_fraction,omitempty"`
+}
+
+// Latency is the result of the latency or e2e scenario.
+type Latency struct {
+	Topic      string        `json:"topic"`
+	Partitions int32         `json:"partitions"`
+	Rate       int64         `json:"rate"`
+	Records    int64         `json:"records"`
+	Min        time.Duration `json:"min_ns"`
+	Mean       time.Duration `json:"mean_ns"`
+	P50        time.Duration `json:"p50_ns"`
+	P99        time.Duration `json:"p99_ns"`
+	P999       time.Duration `json:"p999_ns"`
+	Max        time.Duration `json:"max_ns"`
+	// SendLagP99 and SendLagMax say how late the generator issued sends
+	// relative to the timeline; that lateness is part of every latency.
+	SendLagP99 time.Duration `json:"send_lag_p99_ns"`
+	SendLagMax time.Duration `json:"send_lag_max_ns"`
+}
+
+// newLatency summarizes a latency histogram and a send-lag histogram.
+func newLatency(topic string, partitions int32, rate int64, lat, lag *Histogram) *Latency {
+	return &Latency{
+		Topic:      topic,
+		Partitions: partitions,
+		Rate:       rate,
+		Records:    int64(lat.Count()),
+		Min:        time.Duration(lat.Min()),
+		Mean:       time.Duration(lat.Mean()),
+		P50:        time.Duration(lat.ValueAtQuantile(0.50)),
+		P99:        time.Duration(lat.ValueAtQuantile(0.99)),
+		P999:       time.Duration(lat.ValueAtQuantile(0.999)),
+		Max:        time.Duration(lat.Max()),
+		SendLagP99: time.Duration(lag.ValueAtQuantile(0.99)),
+		SendLagMax: time.Duration(lag.Max()),
+	}
+}
+
+// WriteText writes r in the line format Run streams: the header, then one
+// line per scenario in execution order, each followed by its memory line.
+func (r *Report) WriteText(w io.Writer) error {
+	lines := []string{headerLine(r.Header)}
+	add := func(after Scenario, line string) {
+		lines = append(lines, line)
+		for _, s := range r.RSS {
+			if s.After == string(after) {
+				lines = append(lines, rssLine(s))
+			}
+		}
+	}
+	if r.Loopback != nil {
+		add(ScenarioLoopback, loopbackLine(*r.Loopback))
+	}
+	if r.Produce != nil {
+		add(ScenarioProduce, throughputLine(ScenarioProduce, *r.Produce, r.Loopback))
+	}
+	if r.Consume != nil {
+		add(ScenarioConsume, throughputLine(ScenarioConsume, *r.Consume, r.Loopback))
+	}
+	if r.Latency != nil {
+		add(ScenarioLatency, latencyLine(ScenarioLatency, *r.Latency))
+	}
+	if r.E2E != nil {
+		add(ScenarioE2E, latencyLine(ScenarioE2E, *r.E2E))
+	}
+	_, err := io.WriteString(w, strings.Join(lines, "\n")+"\n")
+	return err
+}
+
+func headerLine(h Header) string {
+	var b strings.Builder
+	topic := h.Topic
+	if topic == "" {
+		topic = "fresh"
+	}
+	fmt.Fprintf(&b, "bench     bootstrap=%s topic=%s parts=%d size=%d acks=%s comp=%s payload=%s",
+		strings.Join(h.BootstrapServers, ","), topic, h.Partitions, h.RecordSize, h.Acks, h.Compression, h.Payload)
+	if h.Records > 0 {
+		fmt.Fprintf(&b, " records=%d", h.Records)
+	} else {
+		fmt.Fprintf(&b, " duration=%s", h.Duration)
+	}
+	fmt.Fprintf(&b, " rate=%s latency_rate=%d/s producers=%d scenarios=%s",
+		rateString(h.Rate), h.LatencyRate, h.Producers, joinScenarios(h.Scenarios))
+	p := h.Producer
+	fmt.Fprintf(&b, " | producer batch_max=%s buffered=%drec/%s linger=%s idempotent=%t inflight=%d partitioner=%s",
+		iec(uint64(p.BatchMaxBytes)), p.MaxBufferedRecords, iec(uint64(p.MaxBufferedBytes)), p.Linger, p.Idempotent, p.MaxInflight, p.Partitioner)
+	c := h.Consumer
+	fmt.Fprintf(&b, " | consumer fetch_max=%s partition_max=%s e2e_max_wait=%s",
+		iec(uint64(c.FetchMaxBytes)), iec(uint64(c.FetchMaxPartitionBytes)), c.E2EFetchMaxWait)
+	m := h.Machine
+	fmt.Fprintf(&b, " | machine GOMAXPROCS=%d cpus=%d cpu=%q mem=%s %s/%s %s | %s",
+		m.GOMAXPROCS, m.NumCPU, m.CPUModel, iec(m.MemTotalBytes), m.OS, m.Arch, m.GoVersion, h.Units)
+	return b.String()
+}
+
+func loopbackLine(l Loopback) string {
+	return fmt.Sprintf("%-9s 1 stream, %s writes  %.1f MB/s", ScenarioLoopback, iec(uint64(l.WriteSize)), l.MBPerSec)
+}
+
+func throughputLine(s Scenario, t Throughput, loop *Loopback) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-9s ", s)
+	if t.Acks != "" {
+		fmt.Fprintf(&b, "acks=%s ", t.Acks)
+	}
+	fmt.Fprintf(&b, "size=%d parts=%d comp=%s ", t.RecordSize, t.Partitions, t.Compression)
+	if t.Rate > 0 {
+		fmt.Fprintf(&b, "rate=%d/s ", t.Rate)
+	}
+	fmt.Fprintf(&b, " %.1f MB/s  %.0f rec/s", t.MBPerSec, t.RecsPerSec)
+	if loop != nil && loop.MBPerSec > 0 {
+		fmt.Fprintf(&b, "  (%.2f of loopback %.0f MB/s)", t.MBPerSec/loop.MBPerSec, loop.MBPerSec)
+	}
+	return b.String()
+}
+
+func latencyLine(s Scenario, l Latency) string {
+	return fmt.Sprintf("%-9s rate=%d/s  p50=%s p99=%s p999=%s max=%s  (n=%d, send lag p99=%s max=%s)",
+		s, l.Rate, ms(l.P50), ms(l.P99), ms(l.P999), ms(l.Max), l.Records, ms(l.SendLagP99), ms(l.SendLagMax))
+}
+
+func rssLine(r RSS) string {
+	return fmt.Sprintf("%-9s broker pid=%d after=%s VmRSS=%.0f MiB VmHWM=%.0f MiB",
+		"rss", r.PID, r.After, float64(r.VmRSSBytes)/(1<<20), float64(r.VmHWMBytes)/(1<<20))
+}
+
+// ms formats d in milliseconds with two decimals.
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + "ms"
+}
+
+// iec formats a byte count with binary units: 1MiB, 256MiB, 7.8GiB.
+func iec(n uint64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	v, i := float64(n), 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	if v == float64(uint64(v)) {
+		return fmt.Sprintf("%d%s", uint64(v), units[i])
+	}
+	return fmt.Sprintf("%.1f%s", v, units[i])
+}
+
+func rateString(rate int64) string {
+	if rate == 0 {
+		return "unlimited"
+	}
+	return strconv.FormatInt(rate, 10) + "/s"
+}
+
+func joinScenarios(ss []Scenario) string {
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ",")
+}
