@@ -15,6 +15,7 @@ all: build
 
 build:
 	$(GO) build -o $(STRATA) ./cmd/strata
+	$(GO) build -o $(BIN)/strata-bench ./bench/cmd/strata-bench
 
 ## run: start a single-agent broker on localhost:9092 (data in ./data, embedded etcd)
 run: build

@@ -20,6 +20,6 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 
-echo "== strata bench against a fresh agent (pid $pid)"
+echo "== strata-bench against a fresh agent (pid $pid)"
 # shellcheck disable=SC2086
-"$STRATA" bench --bootstrap-server "127.0.0.1:$PORT" --broker-pid "$pid" ${BENCH_FLAGS:-}
+bin/strata-bench --bootstrap-server "127.0.0.1:$PORT" --broker-pid "$pid" ${BENCH_FLAGS:-}

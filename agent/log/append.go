@@ -102,6 +102,11 @@ func (l *Log) appendLocked(records []byte, opts AppendOptions) (AppendResult, ap
 		}
 		if dup {
 			res.BaseOffset, res.LastOffset, res.Duplicate = orig.firstOffset, orig.lastOffset, true
+			// The original may still be waiting for its fsync: a retry
+			// must not be acknowledged before it is durable.
+			if appended := l.appended.Load(); l.cfg.FlushMessages > 0 && appended > l.syncedRecords.Load() {
+				out.sync, out.records, out.targets = true, appended, l.collectSyncTargets(nil)
+			}
 			return res, out, nil
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 )
 
 const crashDir = "/data/topic-0"
@@ -326,4 +327,66 @@ func (f *processFile) Close() error {
 func (f *processFile) Stat() (fi os.FileInfo, err error) {
 	err = f.p.do(func() error { fi, err = f.f.Stat(); return err })
 	return fi, err
+}
+
+// TestFlushPolicy checks FlushMessages, FlushInterval, UnflushedMessages and
+// that MaybeFlush makes closed segments durable and advances the recovery
+// point.
+func TestFlushPolicy(t *testing.T) {
+	fs := NewMemFS()
+	clock := newFakeClock()
+	cfg := crashConfig(5)
+	cfg.FlushInterval = time.Minute
+	l, err := Open(crashDir, cfg, WithFS(fs), WithClock(clock.Now), WithLogger(quietLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN := func(n int) {
+		for range n {
+			mustAppend(t, l, plain(1, 400, 1), AppendOptions{})
+		}
+	}
+	appendN(3)
+	if got := l.UnflushedMessages(); got != 3 {
+		t.Fatalf("UnflushedMessages = %d, want 3", got)
+	}
+	appendN(2) // the fifth record triggers an fsync
+	if got := l.UnflushedMessages(); got != 0 {
+		t.Fatalf("UnflushedMessages after FlushMessages = %d, want 0", got)
+	}
+	appendN(1)
+	if err := l.MaybeFlush(clock.Now()); err != nil || l.UnflushedMessages() != 1 {
+		t.Fatalf("MaybeFlush before FlushInterval: %v, %d unflushed", err, l.UnflushedMessages())
+	}
+	clock.Advance(time.Minute)
+	if err := l.MaybeFlush(clock.Now()); err != nil || l.UnflushedMessages() != 0 {
+		t.Fatalf("MaybeFlush after FlushInterval: %v, %d unflushed", err, l.UnflushedMessages())
+	}
+	segs := l.Segments()
+	if len(segs) < 2 {
+		t.Fatalf("want several segments, got %d", len(segs))
+	}
+	b, err := readWholeFile(fs, crashDir+"/"+logCheckpointName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := decodeLogCheckpoint(b)
+	if err != nil || cp.recoveryPoint != segs[len(segs)-1].BaseOffset || cp.clean {
+		t.Fatalf("checkpoint %+v, %v; want recovery point %d", cp, err, segs[len(segs)-1].BaseOffset)
+	}
+	fs.Crash()
+	l.abandon()
+	l, err = Open(crashDir, cfg, WithFS(fs), WithClock(clock.Now), WithLogger(quietLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if n := len(readAll(t, l)); n != 6 {
+		t.Fatalf("%d batches after crash, want 6", n)
+	}
+	for _, s := range segs[:len(segs)-1] {
+		if _, err := fs.Open(s.IndexPath); err != nil {
+			t.Fatalf("index of flushed segment lost in the crash: %v", err)
+		}
+	}
 }

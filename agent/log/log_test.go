@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -470,5 +471,56 @@ func TestDelete(t *testing.T) {
 	}
 	if _, err := NewOSFS().ReadDir(dir); err == nil {
 		t.Fatalf("directory still exists")
+	}
+}
+
+// TestFindByTimestampRandom compares FindByTimestamp with a linear scan on
+// logs with random, non-monotonic timestamps, before and after a reopen
+// (which loads the time indexes from disk).
+func TestFindByTimestampRandom(t *testing.T) {
+	for seed := range 6 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 11))
+		cfg := testConfig()
+		cfg.SegmentBytes = 1000 + int64(rng.IntN(3000))
+		cfg.IndexIntervalBytes = rng.IntN(600)
+		dir := t.TempDir()
+		l := mustOpen(t, dir, cfg, WithFS(NewMemFS()))
+		fs := l.fs
+		type entry struct{ base, maxTS int64 }
+		var all []entry
+		for range 80 {
+			ts := int64(rng.IntN(5000))
+			b := plain(1+rng.IntN(4), rng.IntN(200), ts)
+			res := mustAppend(t, l, b, AppendOptions{})
+			all = append(all, entry{res.BaseOffset, mustHeader(b).MaxTimestamp})
+		}
+		check := func(l *Log) {
+			for q := int64(-1); q <= 5010; q += 7 {
+				want := int64(-1)
+				for _, e := range all {
+					if e.maxTS >= q {
+						want = e.base
+						break
+					}
+				}
+				b, found, err := l.FindByTimestamp(q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := int64(-1)
+				if found {
+					got = splitBatches(t, b)[0].h.BaseOffset
+				}
+				if got != want {
+					t.Fatalf("seed %d: FindByTimestamp(%d) = %d, want %d", seed, q, got, want)
+				}
+			}
+		}
+		check(l)
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		l2 := mustOpen(t, dir, cfg, WithFS(fs))
+		check(l2)
 	}
 }

@@ -188,9 +188,12 @@ func (l *Log) truncateSegmentLocked(s *segment, pos, newEnd int64) error {
 	s.size.Store(pos)
 	s.next.Store(newEnd)
 	l.leo.Store(newEnd)
+	// Under syncMu, so an fsync in flight cannot record a stale size.
+	l.syncMu.Lock()
 	if s.syncedSize.Load() > pos {
 		s.syncedSize.Store(pos)
 	}
+	l.syncMu.Unlock()
 	if err := l.trimIndexes(s, pos, newEnd); err != nil {
 		l.failed = err
 		return err

@@ -216,21 +216,21 @@ func scenarioProduceConsume(t *testing.T, c *cli, topic string) {
 
 // scenarioAlter sets and deletes configs and grows topic to 4 partitions.
 func scenarioAlter(t *testing.T, c *cli, topic string) {
-	c.ok("", "topic", "alter-config", topic, "--set", "retention.ms=1000", "--set", "cleanup.policy=compact")
+	c.ok("", "topic", "alter-config", topic, "--set", "retention.ms=1000", "--set", "message.timestamp.type=LogAppendTime")
 	d := c.describe(topic)
 	if cfg, _ := configOf(d, "retention.ms"); cfg.Value == nil || *cfg.Value != "1000" {
 		t.Fatalf("after set: retention.ms = %+v", cfg)
 	}
-	if cfg, _ := configOf(d, "cleanup.policy"); cfg.Value == nil || *cfg.Value != "compact" {
-		t.Fatalf("after set: cleanup.policy = %+v", cfg)
+	if cfg, _ := configOf(d, "message.timestamp.type"); cfg.Value == nil || *cfg.Value != "LogAppendTime" {
+		t.Fatalf("after set: message.timestamp.type = %+v", cfg)
 	}
 	c.ok("", "topic", "alter-config", topic, "--delete", "retention.ms")
 	d = c.describe(topic)
 	if cfg, ok := configOf(d, "retention.ms"); ok && cfg.Source == "DYNAMIC_TOPIC_CONFIG" {
 		t.Fatalf("after delete: retention.ms still overridden: %+v", cfg)
 	}
-	if _, ok := configOf(d, "cleanup.policy"); !ok {
-		t.Fatal("deleting retention.ms lost cleanup.policy")
+	if _, ok := configOf(d, "message.timestamp.type"); !ok {
+		t.Fatal("deleting retention.ms lost message.timestamp.type")
 	}
 
 	// Add partitions; shrinking is refused with the Kafka error name.

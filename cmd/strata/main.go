@@ -11,8 +11,6 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
-
-	"github.com/strata-io/strata/bench"
 )
 
 func main() {
@@ -104,6 +102,5 @@ func newRootCmd() *cobra.Command {
 		newConsumeCmd(),
 		newVersionCmd(),
 	)
-	root.AddCommand(bench.Command())
 	return root
 }
