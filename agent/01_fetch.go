@@ -14,8 +14,11 @@ package agent
 // With fewer than min_bytes available the fetch waits up to max_wait_ms and
 // is woken the moment any of its partitions' high watermarks moves, so a
 // long-polling consumer sees new records without waiting out the timeout.
-// Transactions are not supported yet, so the last stable offset equals the
-// high watermark for both isolation levels.
+// Records are never copied through the agent: the response carries file
+// ranges of the segments, which the connection writer sends with
+// sendfile(2); the segments stay open (even if retention deletes them) until
+// the response is written. Transactions are not supported yet, so the last
+// stable offset equals the high watermark for both isolation levels.
 
 import (
 	"context"
@@ -26,16 +29,20 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/strata-io/strata/agent/log"
 	"github.com/strata-io/strata/metadata"
+	"github.com/strata-io/strata/protocol"
 )
 
 // fetchPart is one partition of a fetch being served.
 type fetchPart struct {
 	resp     *kmsg.FetchResponseTopicPartition
+	topic    int        // index in the response's topics
 	p        *partition // nil when err is set
 	offset   int64
 	maxBytes int
 	err      error
+	chunks   []log.Chunk // the records to send, held until the response is written
 }
 
 func (a *Agent) handleFetch(ctx context.Context, req *kmsg.FetchRequest) (kmsg.Response, error) {
@@ -96,7 +103,31 @@ func (a *Agent) handleFetch(ctx context.Context, req *kmsg.FetchRequest) (kmsg.R
 		}
 		timer.Stop()
 	}
-	return resp, nil
+	return fetchStream(resp, parts), nil
+}
+
+// fetchStream wraps resp so that each partition's records are sent straight
+// from the segment files (sendfile) and the segments are released once the
+// response is written.
+func fetchStream(resp *kmsg.FetchResponse, parts []*fetchPart) *protocol.FetchStream {
+	sections := make([][][]protocol.FileSection, len(resp.Topics))
+	for i := range resp.Topics {
+		sections[i] = make([][]protocol.FileSection, len(resp.Topics[i].Partitions))
+	}
+	next := make([]int, len(resp.Topics)) // parts are in response order
+	for _, fp := range parts {
+		pi := next[fp.topic]
+		next[fp.topic]++
+		for _, c := range fp.chunks {
+			sections[fp.topic][pi] = append(sections[fp.topic][pi], protocol.FileSection{File: c.File(), Offset: c.Pos, Length: c.Len})
+		}
+	}
+	return protocol.NewFetchStream(resp, sections, func() {
+		for _, fp := range parts {
+			log.ReleaseChunks(fp.chunks)
+			fp.chunks = nil
+		}
+	})
 }
 
 // resolveFetch builds the response skeleton and finds each partition.
@@ -125,7 +156,7 @@ func (a *Agent) resolveFetch(req *kmsg.FetchRequest, resp *kmsg.FetchResponse) [
 			sp := &st.Partitions[j]
 			*sp = kmsg.NewFetchResponseTopicPartition()
 			sp.Partition = rp.Partition
-			fp := &fetchPart{resp: sp, offset: rp.FetchOffset, maxBytes: int(rp.PartitionMaxBytes), err: terr}
+			fp := &fetchPart{resp: sp, topic: i, offset: rp.FetchOffset, maxBytes: int(rp.PartitionMaxBytes), err: terr}
 			if fp.err == nil {
 				fp.p, fp.err = a.leaderPartition(t, rp.Partition)
 			}
@@ -157,6 +188,8 @@ func readFetch(parts []*fetchPart, maxBytes int) (total int, failed bool) {
 			continue
 		}
 		sp, p := fp.resp, fp.p
+		log.ReleaseChunks(fp.chunks) // from an earlier pass of a long poll
+		fp.chunks = fp.chunks[:0]
 		hw := p.highWatermark()
 		sp.HighWatermark, sp.LastStableOffset = hw, hw
 		sp.LogStartOffset = p.log.LogStartOffset()
@@ -171,16 +204,16 @@ func readFetch(parts []*fetchPart, maxBytes int) (total int, failed bool) {
 		if limit <= 0 && total > 0 {
 			continue
 		}
-		data, err := p.log.Read(fp.offset, max(limit, 0), hw, total == 0)
+		var err error
+		fp.chunks, err = p.log.ReadChunks(fp.chunks, fp.offset, max(limit, 0), hw, total == 0)
 		if err != nil {
 			sp.ErrorCode = errorCode(err)
 			failed = true
 			continue
 		}
-		if data != nil {
-			sp.RecordBatches = data
+		for _, c := range fp.chunks {
+			total += int(c.Len)
 		}
-		total += len(data)
 	}
 	return total, failed
 }

@@ -164,10 +164,10 @@ func TestFetchWakesOnProduce(t *testing.T) {
 	rt.Partitions = append(rt.Partitions, rp)
 	fetch.Topics = append(fetch.Topics, rt)
 
-	done := make(chan *kmsg.FetchResponse, 1)
+	done := make(chan *protocol.FetchStream, 1)
 	go func() {
 		resp, _ := a.Handle(context.Background(), &protocol.Request{Body: fetch})
-		done <- resp.(*kmsg.FetchResponse)
+		done <- resp.(*protocol.FetchStream)
 	}()
 	batch, err := protocol.AppendBatch(nil, protocol.BatchHeader{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1},
 		protocol.CodecNone, []protocol.Record{{Value: []byte("hello")}})
@@ -189,9 +189,10 @@ func TestFetchWakesOnProduce(t *testing.T) {
 	}
 	select {
 	case resp := <-done:
+		defer resp.Release()
 		p := resp.Topics[0].Partitions[0]
-		if p.ErrorCode != 0 || p.HighWatermark != 1 || len(p.RecordBatches) == 0 {
-			t.Fatalf("fetch: error %d, hw %d, %d bytes", p.ErrorCode, p.HighWatermark, len(p.RecordBatches))
+		if p.ErrorCode != 0 || p.HighWatermark != 1 || len(resp.Sections[0][0]) != 1 || resp.Sections[0][0][0].Length != int64(len(batch)) {
+			t.Fatalf("fetch: error %d, hw %d, sections %v", p.ErrorCode, p.HighWatermark, resp.Sections)
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("fetch was not woken by the produce")

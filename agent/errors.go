@@ -71,6 +71,7 @@ var errorCodes = []struct {
 	{log.ErrInvalidBatch, kerr.CorruptMessage},
 	{log.ErrCorrupt, kerr.KafkaStorageError},
 	{log.ErrClosed, kerr.NotLeaderForPartition},
+	{log.ErrFencedLeaderEpoch, kerr.FencedLeaderEpoch},
 
 	// metadata
 	{metadata.ErrTopicExists, kerr.TopicAlreadyExists},

@@ -133,8 +133,15 @@ func (s *partitionSet) reconcileTopic(t metadata.Topic) {
 			a.logger.Warn("apply topic config", "topic", t.Name, "partition", i, "err", err)
 		}
 		if st, ok := a.cache.Partition(t.ID, int32(i)); ok {
+			leader := st.Leader == a.cfg.NodeID
+			if leader && st.LeaderEpoch > p.log.LatestEpoch() {
+				if err := p.log.AssignLeaderEpoch(st.LeaderEpoch); err != nil {
+					a.logger.Error("assign leader epoch", "topic", t.Name, "partition", i, "epoch", st.LeaderEpoch, "err", err)
+					leader = false
+				}
+			}
 			p.leaderEpoch.Store(st.LeaderEpoch)
-			p.isLeader.Store(st.Leader == a.cfg.NodeID)
+			p.isLeader.Store(leader)
 			p.isrSize.Store(int32(len(st.ISR)))
 		}
 	}
@@ -221,6 +228,9 @@ func (s *partitionSet) maintain(ctx context.Context, retention bool) {
 		}
 		if err := p.log.MaybeFlush(now); err != nil {
 			s.a.logger.Error("flush partition", "topic", p.topic, "partition", p.index, "err", err)
+		}
+		if _, err := p.log.MaybeRoll(now); err != nil {
+			s.a.logger.Error("roll partition", "topic", p.topic, "partition", p.index, "err", err)
 		}
 		if !retention {
 			continue

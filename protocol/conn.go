@@ -178,6 +178,9 @@ func ServeConn(ctx context.Context, conn net.Conn, h Handler, cfg ConnConfig) er
 	handleErr := s.handleLoop(h)
 	close(s.resps)
 	writer.Wait() // responses already produced are flushed before conn closes
+	for out := range s.resps {
+		release(out.resp) // left behind by a writer that failed
+	}
 	cancel(handleErr)
 	closer.Wait()
 	reader.Wait()
@@ -304,6 +307,7 @@ func (s *connServer) handleLoop(h Handler) error {
 		select {
 		case s.resps <- outbound{correlationID: item.req.Header.CorrelationID, resp: resp}:
 		case <-s.ctx.Done():
+			release(resp)
 			return context.Cause(s.ctx)
 		}
 	}
@@ -315,12 +319,21 @@ func (s *connServer) writeLoop() error {
 	bw := bufio.NewWriterSize(s.conn, connBufferSize)
 	var buf []byte
 	for out := range s.resps {
-		buf = AppendResponse(buf[:0], out.correlationID, out.resp)
 		if err := s.conn.SetWriteDeadline(time.Now().Add(s.cfg.IdleTimeout)); err != nil {
+			release(out.resp)
 			return s.writeErr(err)
 		}
-		if _, err := bw.Write(buf); err != nil {
-			return s.writeErr(err)
+		if sr, ok := out.resp.(StreamedResponse); ok {
+			err := writeStreamed(bw, s.conn, out.correlationID, sr)
+			sr.Release()
+			if err != nil {
+				return s.writeErr(err)
+			}
+		} else {
+			buf = AppendResponse(buf[:0], out.correlationID, out.resp)
+			if _, err := bw.Write(buf); err != nil {
+				return s.writeErr(err)
+			}
 		}
 		if len(buf) > 1<<20 {
 			buf = nil // do not pin one large response's buffer
@@ -332,6 +345,13 @@ func (s *connServer) writeLoop() error {
 		}
 	}
 	return nil
+}
+
+// release frees a streamed response that will not be written.
+func release(resp kmsg.Response) {
+	if sr, ok := resp.(StreamedResponse); ok {
+		sr.Release()
+	}
 }
 
 // writeErr classifies a write-side I/O error.
