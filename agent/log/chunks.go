@@ -34,20 +34,9 @@ func ReleaseChunks(cs []Chunk) {
 // the chunks' total length is what Read's result length would be. On error
 // dst is returned with nothing added (and nothing left acquired).
 func (l *Log) ReadChunks(dst []Chunk, offset int64, maxBytes int, maxOffset int64, minOneBatch bool) ([]Chunk, error) {
-	hb := headerPool.Get().(*[batchHeaderSize]byte)
-	defer headerPool.Put(hb)
-	for attempt := 1; ; attempt++ {
-		if l.isClosed.Load() {
-			return dst, ErrClosed
-		}
-		out, retry, err := l.chunksOnce(dst, offset, maxBytes, maxOffset, minOneBatch, hb[:])
-		if !retry {
-			return out, err
-		}
-		if attempt == maxReadAttempts {
-			return dst, fmt.Errorf("log: read at %d kept racing with segment deletion", offset)
-		}
-	}
+	return retryRead(l, dst, offset, func(hb []byte) ([]Chunk, bool, error) {
+		return l.chunksOnce(dst, offset, maxBytes, maxOffset, minOneBatch, hb)
+	})
 }
 
 func (l *Log) chunksOnce(dst []Chunk, offset int64, maxBytes int, maxOffset int64, minOne bool, hb []byte) ([]Chunk, bool, error) {

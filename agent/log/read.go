@@ -32,18 +32,27 @@ func (l *Log) Read(offset int64, maxBytes int, maxOffset int64, minOneBatch bool
 // ReadInto is Read appending to dst, to reuse buffers. On error dst is
 // returned unchanged.
 func (l *Log) ReadInto(dst []byte, offset int64, maxBytes int, maxOffset int64, minOneBatch bool) ([]byte, error) {
+	return retryRead(l, dst, offset, func(hb []byte) ([]byte, bool, error) {
+		return l.readOnce(dst, offset, maxBytes, maxOffset, minOneBatch, hb)
+	})
+}
+
+// retryRead runs one read attempt (on a snapshot of the segment list) until
+// it does not race with segment deletion, up to maxReadAttempts. On error it
+// returns unchanged.
+func retryRead[T any](l *Log, unchanged T, offset int64, once func(hb []byte) (T, bool, error)) (T, error) {
 	hb := headerPool.Get().(*[batchHeaderSize]byte)
 	defer headerPool.Put(hb)
 	for attempt := 1; ; attempt++ {
 		if l.isClosed.Load() {
-			return dst, ErrClosed
+			return unchanged, ErrClosed
 		}
-		out, retry, err := l.readOnce(dst, offset, maxBytes, maxOffset, minOneBatch, hb[:])
+		out, retry, err := once(hb[:])
 		if !retry {
 			return out, err
 		}
 		if attempt == maxReadAttempts {
-			return dst, fmt.Errorf("log: read at %d kept racing with segment deletion", offset)
+			return unchanged, fmt.Errorf("log: read at %d kept racing with segment deletion", offset)
 		}
 	}
 }
