@@ -7,6 +7,7 @@
 //	strata topic create|list|describe|delete|alter-config|add-partitions
 //	strata produce --topic T        one record per stdin line
 //	strata consume --topic T        one record per stdout line
+//	strata group list|describe|reset-offsets|delete|delete-offsets
 //	strata version
 //
 // The client commands share connection flags (--bootstrap-server, default

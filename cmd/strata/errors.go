@@ -22,6 +22,11 @@ var (
 	errProduceFailed = errors.New("not every record was produced")
 	// errLineTooLong means a stdin line exceeds --max-message-bytes.
 	errLineTooLong = errors.New("line too long")
+	// errGroupNotFound means the coordinator knows no group of that name.
+	errGroupNotFound = errors.New("consumer group does not exist")
+	// errGroupActive means the group has live members, so its offsets
+	// cannot be changed from outside.
+	errGroupActive = errors.New("consumer group is active")
 )
 
 // usageError is a mistake in how a command was invoked (a bad flag value, a
@@ -46,4 +51,18 @@ func withBrokerMessage(err error, msg string) error {
 		return err
 	}
 	return fmt.Errorf("%w (broker: %s)", err, msg)
+}
+
+// unknownSubcommand is the RunE of a command that only groups subcommands:
+// without arguments it prints help, otherwise a usage error with the closest
+// subcommand.
+func unknownSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return cmd.Help()
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf("; did you mean %q?", s[0])
+	}
+	return usagef(cmd, "%s", msg)
 }

@@ -76,8 +76,9 @@ const rootExample = `  # Run a single-node broker with local storage
   printf 'k1:hello\nk2:world\n' | strata produce --topic orders --key-separator :
   strata consume --topic orders --from-beginning --max-messages 2 --print-key
 
-  # Inspect it
-  strata topic describe orders --output json`
+  # Inspect it, and a consumer group's lag
+  strata topic describe orders --output json
+  strata group describe my-app`
 
 // newRootCmd builds the whole command tree.
 func newRootCmd() *cobra.Command {
@@ -100,6 +101,7 @@ func newRootCmd() *cobra.Command {
 		newTopicCmd(),
 		newProduceCmd(),
 		newConsumeCmd(),
+		newGroupCmd(),
 		newVersionCmd(),
 	)
 	return root

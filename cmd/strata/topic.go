@@ -30,16 +30,7 @@ The connection flags below apply to every topic subcommand.`,
   strata topic add-partitions orders --partitions 12
   strata topic delete orders`,
 		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return cmd.Help()
-			}
-			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
-			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-				msg += fmt.Sprintf("; did you mean %q?", s[0])
-			}
-			return usagef(cmd, "%s", msg)
-		},
+		RunE: unknownSubcommand,
 	}
 	cmd.SuggestionsMinimumDistance = 2
 	co.addFlags(cmd.PersistentFlags())
