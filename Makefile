@@ -5,7 +5,7 @@ BIN     := $(CURDIR)/bin
 STRATA  := $(BIN)/strata
 DATA    ?= ./data
 # Packages whose tests run under the race detector in `make test`.
-RACE_PKGS := ./protocol/... ./agent/... ./metadata/...
+RACE_PKGS := ./protocol/... ./agent/... ./metadata/... ./tiering/...
 
 export GOFLAGS ?= -buildvcs=false
 
@@ -24,7 +24,7 @@ run: build
 ## test: install what the tests need (if missing), then run every test
 test: test-deps build lint
 	STRATA_BIN=$(STRATA) $(GO) test -count=1 -timeout 30m -race $(RACE_PKGS)
-	STRATA_BIN=$(STRATA) $(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v -e /protocol -e /agent -e /metadata)
+	STRATA_BIN=$(STRATA) $(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v -e /protocol -e /agent -e /metadata -e /tiering)
 
 ## test-deps: Debian packages (kcat, kafka-python, confluent-kafka) and Go tools the tests use
 test-deps:

@@ -20,7 +20,7 @@ var allowedImports = map[string][]string{
 	"agent/replica": {"agent/log", "metadata"},
 	"agent/group":   {"metadata"},
 	"metadata":      {},
-	"tiering":       {"metadata"},
+	"tiering":       {"metadata", "tiering/"},
 	"bench":         {},
 	"agent":         {"protocol", "metadata", "metadata/", "tiering", "tiering/", "agent/"},
 }
