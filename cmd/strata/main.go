@@ -98,6 +98,7 @@ func newRootCmd() *cobra.Command {
 	})
 	root.AddCommand(
 		newAgentCmd(),
+		newEtcdCmd(),
 		newTopicCmd(),
 		newProduceCmd(),
 		newConsumeCmd(),

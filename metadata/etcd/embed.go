@@ -328,6 +328,10 @@ func listenerURLs[L interface{ Addr() net.Addr }](ls []L, cfgURLs []url.URL) []s
 	return urls
 }
 
+// Stopped is closed when the member stops, on Close or because it failed
+// (a fatal error, or removal from the cluster).
+func (e *Embedded) Stopped() <-chan struct{} { return e.etcd.Server.StopNotify() }
+
 // Close closes the client and stops the member, waiting for it to shut
 // down. It is safe to call more than once.
 func (e *Embedded) Close() error {
