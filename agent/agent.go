@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/strata-io/strata/agent/group"
 	"github.com/strata-io/strata/metadata"
 	"github.com/strata-io/strata/metadata/etcd"
 	"github.com/strata-io/strata/protocol"
@@ -37,8 +38,9 @@ type Agent struct {
 	advHost   string
 	advPort   int32
 
-	parts *partitionSet
-	pids  producerIDAllocator
+	parts  *partitionSet
+	pids   producerIDAllocator
+	groups *group.Coordinator // set by Start; see groups.go
 
 	ctx    context.Context // cancelled by Close; parent of every goroutine
 	cancel context.CancelFunc
@@ -103,6 +105,9 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("register agent %d: %w", a.cfg.NodeID, err)
 	}
 	a.reg = reg
+	if err := a.startGroups(); err != nil {
+		return err
+	}
 	a.goRun(a.watchMetadata)
 	a.goRun(a.maintenanceLoop)
 	a.goRun(a.acceptLoop)
@@ -333,6 +338,7 @@ func (a *Agent) close() error {
 	}
 	a.connMu.Unlock()
 	a.wg.Wait()
+	a.stopGroups()
 	a.parts.closeAll()
 	if a.reg != nil {
 		if err := a.reg.Close(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/strata-io/strata/agent/group"
 	"github.com/strata-io/strata/agent/log"
 )
 
@@ -60,6 +61,12 @@ type Config struct {
 	// (log.retention.check.interval.ms).
 	RetentionCheckInterval time.Duration
 
+	// Groups configures the consumer-group coordinator: Kafka's
+	// group.initial.rebalance.delay.ms, group.min/max.session.timeout.ms,
+	// group.max.size, offsets.retention.minutes and
+	// offsets.retention.check.interval.ms. Its Logger is the agent's.
+	Groups group.Config
+
 	// Logger receives the agent's structured logs.
 	Logger *slog.Logger
 }
@@ -81,6 +88,7 @@ func NewConfig() Config {
 		IdleTimeout:              10 * time.Minute,
 		Log:                      log.NewConfig(),
 		RetentionCheckInterval:   5 * time.Minute,
+		Groups:                   group.NewConfig(),
 		Logger:                   slog.Default(),
 	}
 }
@@ -131,6 +139,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Log.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("log defaults: %w", err))
+	}
+	if err := c.Groups.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -39,6 +39,28 @@ func (a *Agent) Handle(ctx context.Context, req *protocol.Request) (kmsg.Respons
 		return a.handleCreatePartitions(ctx, r)
 	case *kmsg.DescribeClusterRequest:
 		return a.handleDescribeCluster(ctx, r)
+	case *kmsg.OffsetCommitRequest:
+		return a.handleOffsetCommit(ctx, r)
+	case *kmsg.OffsetFetchRequest:
+		return a.handleOffsetFetch(ctx, r)
+	case *kmsg.FindCoordinatorRequest:
+		return a.handleFindCoordinator(ctx, r)
+	case *kmsg.JoinGroupRequest:
+		return a.handleJoinGroup(ctx, req, r)
+	case *kmsg.HeartbeatRequest:
+		return a.handleHeartbeat(ctx, r)
+	case *kmsg.LeaveGroupRequest:
+		return a.handleLeaveGroup(ctx, r)
+	case *kmsg.SyncGroupRequest:
+		return a.handleSyncGroup(ctx, r)
+	case *kmsg.DescribeGroupsRequest:
+		return a.handleDescribeGroups(ctx, r)
+	case *kmsg.ListGroupsRequest:
+		return a.handleListGroups(ctx, r)
+	case *kmsg.DeleteGroupsRequest:
+		return a.handleDeleteGroups(ctx, r)
+	case *kmsg.OffsetDeleteRequest:
+		return a.handleOffsetDelete(ctx, r)
 	default:
 		// protocol.ParseRequest only decodes what protocol.APIs lists, and a
 		// test checks every listed API has a case above.

@@ -30,8 +30,9 @@ type Cache struct {
 
 	view atomic.Pointer[cacheView]
 
-	mu      sync.Mutex
-	changed chan struct{} // guarded by mu; closed and replaced on publish
+	mu       sync.Mutex
+	changed  chan struct{} // guarded by mu; closed and replaced when the content changes
+	advanced chan struct{} // guarded by mu; closed and replaced on every publish
 
 	cancel    context.CancelFunc
 	done      chan struct{} // closed when run returns
@@ -56,11 +57,12 @@ func NewCache(ctx context.Context, store Store, logger *slog.Logger) (*Cache, er
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	c := &Cache{
-		store:   store,
-		logger:  logger,
-		changed: make(chan struct{}),
-		cancel:  cancel,
-		done:    make(chan struct{}),
+		store:    store,
+		logger:   logger,
+		changed:  make(chan struct{}),
+		advanced: make(chan struct{}),
+		cancel:   cancel,
+		done:     make(chan struct{}),
 	}
 	c.view.Store(newCacheView(snap))
 	go c.run(runCtx)
@@ -78,12 +80,23 @@ func (c *Cache) Close() {
 func (c *Cache) Revision() int64 { return c.view.Load().rev }
 
 // Changed returns a channel that is closed when the cache next applies a
-// change (or only advances its revision). Take the channel before reading
-// the state it guards, then wait on it.
+// change to its topics, partition states or agents (or reloads). Writes
+// that only advance the revision (EventProgress: committed offsets,
+// coordinator claims, producer-id blocks) do not close it, so a watcher
+// of Changed does no work per offset commit; WaitForRevision sees them.
+// Take the channel before reading the state it guards, then wait on it.
 func (c *Cache) Changed() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.changed
+}
+
+// advancedCh returns a channel that is closed when the cache next
+// publishes a view, whatever it changed.
+func (c *Cache) advancedCh() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.advanced
 }
 
 // WaitForRevision waits until the cache reflects revision rev, say the one
@@ -91,7 +104,7 @@ func (c *Cache) Changed() <-chan struct{} {
 // with ctx's error, or ErrClosed once the cache is closed.
 func (c *Cache) WaitForRevision(ctx context.Context, rev int64) error {
 	for {
-		ch := c.Changed()
+		ch := c.advancedCh()
 		if c.Revision() >= rev {
 			return nil
 		}
@@ -151,12 +164,17 @@ func (c *Cache) Agent(id int32) (Agent, bool) {
 	return v.agents[i], true
 }
 
-// publish makes v the current view and wakes waiters.
-func (c *Cache) publish(v *cacheView) {
+// publish makes v the current view and wakes revision waiters, and the
+// watchers of Changed when content says the content changed.
+func (c *Cache) publish(v *cacheView, content bool) {
 	c.view.Store(v)
 	c.mu.Lock()
-	close(c.changed)
-	c.changed = make(chan struct{})
+	close(c.advanced)
+	c.advanced = make(chan struct{})
+	if content {
+		close(c.changed)
+		c.changed = make(chan struct{})
+	}
 	c.mu.Unlock()
 }
 
@@ -211,7 +229,7 @@ func (c *Cache) follow(ctx context.Context, ch <-chan Event) {
 		}
 		b.apply(ev)
 		if !ev.More {
-			c.publish(b.finish(ev.Revision))
+			c.publish(b.finish(ev.Revision), b.changed)
 			b = nil
 		}
 	}
@@ -224,7 +242,7 @@ func (c *Cache) reload(ctx context.Context) error {
 	for {
 		snap, err := c.store.Snapshot(ctx)
 		if err == nil {
-			c.publish(newCacheView(snap))
+			c.publish(newCacheView(snap), true)
 			return nil
 		}
 		if ctx.Err() != nil {

@@ -217,6 +217,33 @@ func TestCacheGroups(t *testing.T) {
 	}
 }
 
+// TestCacheProgress: writes that only advance the revision (offset
+// commits, claims) reach WaitForRevision without closing Changed, so the
+// agent does not reconcile its partitions on every offset commit; a real
+// change still closes it.
+func TestCacheProgress(t *testing.T) {
+	s := newScriptedStore()
+	defer s.Close()
+	c := newTestCache(t, s)
+	w := s.nextWatch(t)
+	base := c.Revision()
+	changed := c.Changed()
+	w.send(t, metadata.Event{Kind: metadata.EventProgress, Revision: base + 1})
+	waitRev(t, c, base+1)
+	select {
+	case <-changed:
+		t.Fatal("Changed closed by a revision-only write")
+	default:
+	}
+	w.send(t, metadata.Event{Kind: metadata.EventAgent, Agent: metadata.Agent{ID: 4, Host: "h", Port: 1}, Revision: base + 2})
+	waitRev(t, c, base+2)
+	select {
+	case <-changed:
+	default:
+		t.Fatal("Changed not closed by an agent change")
+	}
+}
+
 // TestCacheStoreClosed: a cache whose store closes stops following it, and
 // waits for revisions it will never reach fail with ErrClosed.
 func TestCacheStoreClosed(t *testing.T) {

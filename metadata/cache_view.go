@@ -61,6 +61,9 @@ func (v *cacheView) sortedTopics() []Topic {
 type viewBuilder struct {
 	v     *cacheView
 	fresh map[*cachedTopic]bool // entries created by this builder, safe to modify
+	// changed is set once an event changed topics, partitions or agents
+	// (not only the revision).
+	changed bool
 }
 
 func newViewBuilder(base *cacheView) *viewBuilder {
@@ -78,10 +81,13 @@ func newViewBuilder(base *cacheView) *viewBuilder {
 func (b *viewBuilder) apply(ev Event) {
 	switch ev.Kind {
 	case EventTopic:
+		b.changed = true
 		b.applyTopic(ev)
 	case EventPartition:
+		b.changed = true
 		b.applyPartition(ev)
 	case EventAgent:
+		b.changed = true
 		b.applyAgent(ev)
 	}
 }

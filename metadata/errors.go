@@ -19,4 +19,7 @@ var (
 	ErrUnavailable = errors.New("metadata: store unavailable")
 	// ErrClosed is returned by a store after Close.
 	ErrClosed = errors.New("metadata: store closed")
+	// ErrFenced is returned by a write fenced by a coordinator claim that
+	// is no longer current: another agent may own the shard now.
+	ErrFenced = errors.New("metadata: coordinator claim is no longer current")
 )

@@ -103,7 +103,8 @@ const (
 	EventAgent
 	// EventProgress reports only that the store reached Revision through
 	// writes that no other kind describes (producer-id blocks, the cluster
-	// id, later the catalogue). It lets a watcher wait for a revision.
+	// id, coordinator claims, groups, later the catalogue). It lets a
+	// watcher wait for a revision.
 	EventProgress
 )
 
@@ -155,6 +156,8 @@ type Store interface {
 	Topics
 	Agents
 	ProducerIDs
+	Coordinators
+	Groups
 	Watcher
 	// Revision returns the store's current revision.
 	Revision(ctx context.Context) (int64, error)

@@ -34,6 +34,20 @@ var apiTable = []struct {
 	{kmsg.IncrementalAlterConfigs, VersionRange{0, 1}},
 	{kmsg.CreatePartitions, VersionRange{0, 3}},
 	{kmsg.DescribeCluster, VersionRange{0, 1}},
+	// The classic consumer-group protocol and committed offsets. The
+	// KIP-848 APIs (ConsumerGroupHeartbeat, ConsumerGroupDescribe) are not
+	// advertised, so clients use these.
+	{kmsg.OffsetCommit, VersionRange{0, 9}},
+	{kmsg.OffsetFetch, VersionRange{0, 9}},
+	{kmsg.FindCoordinator, VersionRange{0, 6}},
+	{kmsg.JoinGroup, VersionRange{0, 9}},
+	{kmsg.Heartbeat, VersionRange{0, 4}},
+	{kmsg.LeaveGroup, VersionRange{0, 5}},
+	{kmsg.SyncGroup, VersionRange{0, 5}},
+	{kmsg.DescribeGroups, VersionRange{0, 5}},
+	{kmsg.ListGroups, VersionRange{0, 5}},
+	{kmsg.DeleteGroups, VersionRange{0, 2}},
+	{kmsg.OffsetDelete, VersionRange{0, 0}},
 }
 
 // maxAPIKey bounds the lookup array; Kafka's API keys are small and dense.

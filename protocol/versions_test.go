@@ -11,6 +11,8 @@ func TestAPIsTable(t *testing.T) {
 	want := map[int16]VersionRange{
 		0: {0, 11}, 1: {4, 16}, 2: {1, 8}, 3: {0, 12}, 18: {0, 3}, 19: {2, 7},
 		20: {1, 6}, 22: {0, 5}, 32: {1, 4}, 33: {0, 2}, 37: {0, 3}, 44: {0, 1}, 60: {0, 1},
+		8: {0, 9}, 9: {0, 9}, 10: {0, 6}, 11: {0, 9}, 12: {0, 4}, 13: {0, 5}, 14: {0, 5},
+		15: {0, 5}, 16: {0, 5}, 42: {0, 2}, 47: {0, 0},
 	}
 	got := APIs()
 	if !maps.Equal(got, want) {
@@ -44,6 +46,8 @@ func TestSupported(t *testing.T) {
 		{0, 0, true}, {0, 11, true}, {0, 12, false}, {1, 3, false}, {1, 4, true},
 		{18, 0, true}, {18, 3, true}, {18, 4, false}, {18, -1, false},
 		{60, 1, true}, {60, 2, false},
+		{11, 0, true}, {11, 9, true}, {11, 10, false}, {8, 9, true}, {8, 10, false}, {47, 0, true}, {47, 1, false},
+		{68, 0, false}, {69, 0, false}, // KIP-848's APIs are not advertised
 		{7, 0, false}, {-1, 0, false}, {maxAPIKey, 0, false}, {maxAPIKey + 1, 0, false}, {32767, 0, false},
 	}
 	for _, tc := range tests {

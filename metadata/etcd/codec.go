@@ -4,7 +4,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
+	"time"
 
 	"github.com/strata-io/strata/metadata"
 )
@@ -146,4 +148,149 @@ func decodeProducerIDs(b []byte) (int64, error) {
 		return 0, fmt.Errorf("%w: next producer id %q", ErrCorrupt, b)
 	}
 	return n, nil
+}
+
+type claimValue struct {
+	V     int   `json:"v"`
+	Agent int32 `json:"agent"`
+}
+
+// groupValue is a group snapshot; the group id is in its key. Timeouts are
+// whole milliseconds, as Kafka carries them.
+type groupValue struct {
+	V              int                `json:"v"`
+	ProtocolType   string             `json:"protocol_type,omitempty"`
+	Generation     int32              `json:"generation"`
+	Protocol       string             `json:"protocol,omitempty"`
+	Leader         string             `json:"leader,omitempty"`
+	StateTimestamp time.Time          `json:"state_timestamp"`
+	Members        []groupMemberValue `json:"members"`
+}
+
+type groupMemberValue struct {
+	MemberID           string `json:"member_id"`
+	InstanceID         string `json:"instance_id,omitempty"`
+	ClientID           string `json:"client_id"`
+	ClientHost         string `json:"client_host"`
+	SessionTimeoutMS   int64  `json:"session_timeout_ms"`
+	RebalanceTimeoutMS int64  `json:"rebalance_timeout_ms"`
+	Metadata           []byte `json:"metadata"`   // base64
+	Assignment         []byte `json:"assignment"` // base64
+}
+
+// offsetValue is a committed offset; group, topic and partition are in its
+// key.
+type offsetValue struct {
+	V           int              `json:"v"`
+	TopicID     metadata.TopicID `json:"topic_id"`
+	Offset      int64            `json:"offset"`
+	LeaderEpoch int32            `json:"leader_epoch"`
+	Metadata    string           `json:"metadata,omitempty"`
+	CommitTime  time.Time        `json:"commit_time"`
+}
+
+func encodeClaim(agent int32) string { return mustJSON(claimValue{V: valueVersion, Agent: agent}) }
+
+func decodeClaim(b []byte) (int32, error) {
+	var v claimValue
+	if err := unmarshal("coordinator claim", b, &v, &v.V); err != nil {
+		return 0, err
+	}
+	if v.Agent < 0 {
+		return 0, fmt.Errorf("%w: coordinator claim by agent %d", ErrCorrupt, v.Agent)
+	}
+	return v.Agent, nil
+}
+
+func encodeGroup(g metadata.Group) string {
+	v := groupValue{
+		V:              valueVersion,
+		ProtocolType:   g.ProtocolType,
+		Generation:     g.Generation,
+		Protocol:       g.Protocol,
+		Leader:         g.Leader,
+		StateTimestamp: g.StateTimestamp.UTC(),
+		Members:        make([]groupMemberValue, len(g.Members)),
+	}
+	for i, m := range g.Members {
+		v.Members[i] = groupMemberValue{
+			MemberID:           m.MemberID,
+			InstanceID:         m.InstanceID,
+			ClientID:           m.ClientID,
+			ClientHost:         m.ClientHost,
+			SessionTimeoutMS:   m.SessionTimeout.Milliseconds(),
+			RebalanceTimeoutMS: m.RebalanceTimeout.Milliseconds(),
+			Metadata:           m.Metadata,
+			Assignment:         m.Assignment,
+		}
+	}
+	return mustJSON(v)
+}
+
+// decodeGroup decodes the snapshot of group name.
+func decodeGroup(name string, b []byte) (metadata.Group, error) {
+	var v groupValue
+	if err := unmarshal("group "+strconv.Quote(name), b, &v, &v.V); err != nil {
+		return metadata.Group{}, err
+	}
+	g := metadata.Group{
+		Name:           name,
+		ProtocolType:   v.ProtocolType,
+		Generation:     v.Generation,
+		Protocol:       v.Protocol,
+		Leader:         v.Leader,
+		StateTimestamp: v.StateTimestamp,
+		Members:        make([]metadata.GroupMember, len(v.Members)),
+	}
+	for i, m := range v.Members {
+		if m.SessionTimeoutMS <= 0 || m.SessionTimeoutMS > math.MaxInt32 || m.RebalanceTimeoutMS <= 0 || m.RebalanceTimeoutMS > math.MaxInt32 {
+			return metadata.Group{}, fmt.Errorf("%w: group %q member %q timeouts %d/%d ms", ErrCorrupt, name, m.MemberID, m.SessionTimeoutMS, m.RebalanceTimeoutMS)
+		}
+		g.Members[i] = metadata.GroupMember{
+			MemberID:         m.MemberID,
+			InstanceID:       m.InstanceID,
+			ClientID:         m.ClientID,
+			ClientHost:       m.ClientHost,
+			SessionTimeout:   time.Duration(m.SessionTimeoutMS) * time.Millisecond,
+			RebalanceTimeout: time.Duration(m.RebalanceTimeoutMS) * time.Millisecond,
+			Metadata:         m.Metadata,
+			Assignment:       m.Assignment,
+		}
+	}
+	if err := g.Validate(); err != nil {
+		return metadata.Group{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return g, nil
+}
+
+func encodeOffset(o metadata.CommittedOffset) string {
+	return mustJSON(offsetValue{
+		V:           valueVersion,
+		TopicID:     o.TopicID,
+		Offset:      o.Offset,
+		LeaderEpoch: o.LeaderEpoch,
+		Metadata:    o.Metadata,
+		CommitTime:  o.CommitTime.UTC(),
+	})
+}
+
+// decodeOffset decodes the committed offset of partition p.
+func decodeOffset(p metadata.GroupPartition, b []byte) (metadata.CommittedOffset, error) {
+	var v offsetValue
+	if err := unmarshal(fmt.Sprintf("offset of %s-%d", p.Topic, p.Partition), b, &v, &v.V); err != nil {
+		return metadata.CommittedOffset{}, err
+	}
+	o := metadata.CommittedOffset{
+		Topic:       p.Topic,
+		TopicID:     v.TopicID,
+		Partition:   p.Partition,
+		Offset:      v.Offset,
+		LeaderEpoch: v.LeaderEpoch,
+		Metadata:    v.Metadata,
+		CommitTime:  v.CommitTime,
+	}
+	if err := o.Validate(); err != nil {
+		return metadata.CommittedOffset{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return o, nil
 }

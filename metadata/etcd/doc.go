@@ -17,8 +17,25 @@
 //	<p>topic-ids/<topic id>              {"v":1,"name":"<name>"}  (makes ids unique)
 //	<p>partitions/<topic id>/<%010d>     {"v":1,"leader":1,"leader_epoch":0,"isr":[1,2]}
 //	<p>producer-ids/next                 the next free producer id, a bare decimal int64
+//	<p>coordinators/<kind>/<%04d shard>  {"v":1,"agent":1}  (kind: group, later transaction)
+//	                                     attached to the owning agent's registration lease
+//	<p>groups/<%04d shard>/<group>/meta  {"v":1,"protocol_type":"consumer","generation":3,
+//	                                      "protocol":"range","leader":"<member id>",
+//	                                      "state_timestamp":"<RFC 3339>","members":[
+//	                                      {"member_id":…,"instance_id":…,"client_id":…,
+//	                                       "client_host":…,"session_timeout_ms":45000,
+//	                                       "rebalance_timeout_ms":60000,
+//	                                       "metadata":"<base64>","assignment":"<base64>"},…]}
+//	<p>groups/<%04d shard>/<group>/offsets/<topic>/<%010d partition>
+//	                                     {"v":1,"topic_id":"<hex>","offset":42,"leader_epoch":0,
+//	                                      "metadata":"…","commit_time":"<RFC 3339>"}
 //
-// Reserved for later use: <p>groups/…, <p>catalogue/…, <p>txn/….
+// Group ids may hold any bytes, so <group> is the id path-escaped
+// (url.PathEscape: '/' and '%' among others become %XX). A group's shard is
+// chosen by the group coordinator (package agent/group) and fixed for the
+// life of the cluster. The group snapshot ("meta") exists once the group
+// has used the group protocol; a group that only commits offsets has only
+// offsets. Reserved for later use: <p>catalogue/…, <p>txn/….
 //
 // Every JSON value carries "v", the value's format version (1). A reader
 // rejects a larger version with ErrVersion instead of misreading it; fields
@@ -46,6 +63,14 @@
 //   - RegisterAgent: a lease of Config.LeaseTTL and a create-if-absent
 //     put under it; a goroutine keeps the lease alive and revokes it on
 //     Close.
+//   - ClaimCoordinator: a create-if-absent put under the registration's
+//     lease, so the claim vanishes with the agent. A claim's Revision is
+//     its key's create revision, and every group write is a transaction
+//     that compares it (metadata.ErrFenced when it differs). Offset
+//     commits and deletes of many partitions are split into transactions
+//     of at most 128 operations (etcd's default --max-txn-ops).
+//   - LoadGroups and ListGroups read their range in pages of 1,000 keys,
+//     all at the revision of the first page.
 //
 // Watch runs one etcd watch on the whole prefix and turns its events into
 // metadata.Events with the decoded values; changes to keys no event kind

@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -16,6 +17,8 @@ const (
 	dirTopicIDs    = "topic-ids/"
 	dirPartitions  = "partitions/"
 	keyProducerIDs = "producer-ids/next"
+	dirCoordinator = "coordinators/"
+	dirGroups      = "groups/"
 )
 
 // keys builds and parses keys under one prefix.
@@ -29,6 +32,78 @@ func (k keys) topic(name string) string           { return k.topics() + name }
 func (k keys) topicID(id metadata.TopicID) string { return k.prefix + dirTopicIDs + id.String() }
 func (k keys) allPartitions() string              { return k.prefix + dirPartitions }
 func (k keys) producerIDs() string                { return k.prefix + keyProducerIDs }
+
+// coordinators is the directory of one coordinator kind's shard claims.
+func (k keys) coordinators(kind metadata.CoordinatorKind) string {
+	return k.prefix + dirCoordinator + string(kind) + "/"
+}
+
+func (k keys) coordinator(sh metadata.CoordinatorShard) string {
+	return fmt.Sprintf("%s%04d", k.coordinators(sh.Kind), sh.Index)
+}
+
+func (k keys) allGroups() string { return k.prefix + dirGroups }
+
+// groupShard is the directory of one group-coordinator shard's groups.
+func (k keys) groupShard(shard int32) string {
+	return fmt.Sprintf("%s%04d/", k.allGroups(), shard)
+}
+
+// group is the directory of one group: its snapshot and its offsets. Group
+// ids may hold any bytes, so they are path-escaped (which escapes '/').
+func (k keys) group(shard int32, name string) string {
+	return k.groupShard(shard) + url.PathEscape(name) + "/"
+}
+
+func (k keys) groupMeta(shard int32, name string) string { return k.group(shard, name) + "meta" }
+func (k keys) groupOffsets(shard int32, name string) string {
+	return k.group(shard, name) + "offsets/"
+}
+
+func (k keys) groupOffset(shard int32, name string, p metadata.GroupPartition) string {
+	return fmt.Sprintf("%s%s/%010d", k.groupOffsets(shard, name), p.Topic, p.Partition)
+}
+
+// groupKey is a key under groups/ split into its parts.
+type groupKey struct {
+	shard     int32
+	name      string
+	meta      bool                    // the group's snapshot
+	partition metadata.GroupPartition // an offset, when !meta
+}
+
+// parseGroupKey splits a key under groups/; one that does not parse is
+// ErrCorrupt.
+func (k keys) parseGroupKey(key string) (groupKey, error) {
+	bad := func() (groupKey, error) { return groupKey{}, fmt.Errorf("%w: group key %q", ErrCorrupt, key) }
+	rest, ok := strings.CutPrefix(key, k.allGroups())
+	if !ok {
+		return bad()
+	}
+	num, rest, ok := strings.Cut(rest, "/")
+	shard, err := strconv.ParseInt(num, 10, 32)
+	if !ok || err != nil || len(num) != 4 || shard < 0 {
+		return bad()
+	}
+	esc, rest, ok := strings.Cut(rest, "/")
+	name, err := url.PathUnescape(esc)
+	if !ok || err != nil || url.PathEscape(name) != esc || metadata.ValidateGroupName(name) != nil {
+		return bad()
+	}
+	gk := groupKey{shard: int32(shard), name: name}
+	if rest == "meta" {
+		gk.meta = true
+		return gk, nil
+	}
+	rest, ok = strings.CutPrefix(rest, "offsets/")
+	topic, num, ok2 := strings.Cut(rest, "/")
+	p, err := strconv.ParseInt(num, 10, 32)
+	if !ok || !ok2 || err != nil || len(num) != 10 || p < 0 || metadata.ValidateTopicName(topic) != nil {
+		return bad()
+	}
+	gk.partition = metadata.GroupPartition{Topic: topic, Partition: int32(p)}
+	return gk, nil
+}
 
 // partitions is the directory of one topic's partition states.
 func (k keys) partitions(id metadata.TopicID) string {

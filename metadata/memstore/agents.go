@@ -86,9 +86,15 @@ func (r *registration) end() {
 		r.mu.Unlock()
 		d := r.s.d
 		d.mu.Lock()
+		// As with an etcd lease, the agent and its coordinator claims go
+		// in one write.
+		var events []metadata.Event
 		if e, ok := d.agents[r.id]; ok && e.reg == r {
 			delete(d.agents, r.id)
-			d.commit(metadata.Event{Kind: metadata.EventAgent, Deleted: true, Agent: metadata.Agent{ID: r.id}})
+			events = append(events, metadata.Event{Kind: metadata.EventAgent, Deleted: true, Agent: metadata.Agent{ID: r.id}})
+		}
+		if d.dropClaimsLocked(r) || len(events) > 0 {
+			d.commit(events...)
 		}
 		d.mu.Unlock()
 		r.s.mu.Lock()

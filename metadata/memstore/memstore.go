@@ -39,6 +39,8 @@ type data struct {
 	parts     map[metadata.TopicPartition]metadata.PartitionState // guarded by mu; Revision set
 	agents    map[int32]agentEntry                                // guarded by mu
 	nextPID   int64                                               // guarded by mu
+	claims    map[metadata.CoordinatorShard]claimEntry            // guarded by mu
+	groups    map[groupKey]*groupEntry                            // guarded by mu
 	// history holds the events of every revision above compacted, in
 	// order. Values in it are never modified; watchers get clones.
 	history   []metadata.Event // guarded by mu
@@ -60,6 +62,8 @@ func New() *Store {
 		ids:    make(map[metadata.TopicID]string),
 		parts:  make(map[metadata.TopicPartition]metadata.PartitionState),
 		agents: make(map[int32]agentEntry),
+		claims: make(map[metadata.CoordinatorShard]claimEntry),
+		groups: make(map[groupKey]*groupEntry),
 		notify: make(chan struct{}),
 	}
 	return newStore(d)

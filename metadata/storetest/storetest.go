@@ -61,6 +61,12 @@ func Run(t *testing.T, newStore NewStore) {
 		{"CacheAgents", testCacheAgents},
 		{"CacheAtomic", testCacheAtomic},
 		{"CacheClose", testCacheClose},
+		{"CoordinatorClaims", testCoordinatorClaims},
+		{"Groups", testGroups},
+		{"GroupsChange", testGroupsChange},
+		{"GroupsFenced", testGroupsFenced},
+		{"GroupsInvalid", testGroupsInvalid},
+		{"GroupsLarge", testGroupsLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore) })
@@ -247,3 +253,5 @@ func describe(ev metadata.Event) string {
 	}
 	return fmt.Sprintf("%v more=%v", ev.Kind, ev.More)
 }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }

@@ -14,6 +14,10 @@ the difference between a null and an empty key survive exactly:
 timestamp are what the producer should use) and prints one delivery report
 per record, in input order: {"partition": P, "offset": O}.
 ``consume`` prints the records it read, one line each.
+``group-consume`` joins consumer group --group subscribed to the topic
+(starting from the earliest offset where the group has no committed one),
+prints the first --count records it reads, commits the offsets after them
+synchronously and leaves the group.
 
 Every script arms a watchdog: after --timeout seconds it prints what it was
 doing to stderr and exits with status 3, so a broker that never answers
@@ -142,6 +146,12 @@ def parser(description):
                          help="'earliest' or an offset to start every partition at")
     consume.add_argument("--count", type=int, required=True,
                          help="records to read before exiting")
+
+    group = sub.add_parser("group-consume",
+                           help="read COUNT records as a member of GROUP, commit, leave")
+    group.add_argument("--group", required=True)
+    group.add_argument("--count", type=int, required=True,
+                       help="records to read before committing and leaving")
     return p
 
 

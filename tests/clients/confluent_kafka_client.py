@@ -4,10 +4,11 @@ the compat tests.
 
 See compat_common.py for the command line and the JSON record format.
 
-librdkafka refuses to create a consumer without group.id, so the consumer
+librdkafka refuses to create a consumer without group.id, so ``consume``
 sets a dummy one but never joins a group: it assign()s partitions with
 explicit start offsets and never commits (enable.auto.commit=false), so
-fetching needs no group coordinator.
+fetching needs no group coordinator. ``group-consume`` subscribe()s as a
+real group member and commits synchronously before it leaves.
 """
 
 import sys
@@ -148,10 +149,47 @@ def consume(args, dog):
         n += 1
 
 
+def group_consume(args, dog):
+    errs = Errors()
+    consumer = Consumer({
+        "bootstrap.servers": args.bootstrap,
+        "group.id": args.group,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "fetch.wait.max.ms": 100,
+        "session.timeout.ms": 10000,
+        "heartbeat.interval.ms": 1000,
+        "error_cb": errs,
+    })
+    consumer.subscribe([args.topic])
+    dog.step = "consuming %d records in group %s" % (args.count, args.group)
+    n = 0
+    while n < args.count:
+        if dog.remaining() < 1:
+            raise cc.Failure("read %d of %d records in group %s%s" % (n, args.count, args.group, errs.describe()))
+        msg = consumer.poll(0.2)
+        if msg is None:
+            continue
+        if msg.error() is not None:
+            if msg.error().code() == KafkaError._PARTITION_EOF:
+                continue
+            raise cc.Failure("consume: %s" % msg.error())
+        _, ts = msg.timestamp()
+        cc.emit(cc.record_json(msg.partition(), msg.offset(), ts,
+                               msg.key(), msg.value(), msg.headers()))
+        # Commit exactly what was printed: this record's next offset.
+        consumer.commit(offsets=[TopicPartition(args.topic, msg.partition(), msg.offset() + 1)],
+                        asynchronous=False)
+        n += 1
+    dog.step = "leaving group %s" % args.group
+    consumer.close()
+
+
 if __name__ == "__main__":
     cc.run(DESCRIPTION, {
         "metadata": metadata,
         "create-topic": create_topic,
         "produce": produce,
         "consume": consume,
+        "group-consume": group_consume,
     })

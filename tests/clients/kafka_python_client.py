@@ -2,8 +2,10 @@
 """kafka-python (Debian python3-kafka 2.0.2) driver for the compat tests.
 
 See compat_common.py for the command line and the JSON record format.
-Consumers run without a group_id: partitions are assigned explicitly, so
-no group coordinator is involved.
+``consume`` runs without a group_id: partitions are assigned explicitly,
+so no group coordinator is involved. ``group-consume`` is a KafkaConsumer
+with a group_id: it finds the coordinator, joins, syncs, heartbeats,
+fetches the group's committed offsets, commits and leaves.
 
 api_version is left to kafka-python's auto-detection on purpose: it sends
 ApiVersions and infers the broker release from the versions advertised, and
@@ -117,10 +119,43 @@ def consume(args, dog):
     raise cc.Failure("read %d of %d records before %s went quiet" % (n, args.count, args.topic))
 
 
+def group_consume(args, dog):
+    dog.step = "joining group %s" % args.group
+    consumer = KafkaConsumer(
+        args.topic,
+        bootstrap_servers=args.bootstrap,
+        group_id=args.group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=ms(dog.remaining() - 1),
+        fetch_max_wait_ms=100,
+        # Fetch a record at a time, so that what the consumer has read
+        # (and commits) is exactly what it printed.
+        max_poll_records=1,
+        session_timeout_ms=10000,
+        heartbeat_interval_ms=1000,
+    )
+    dog.step = "consuming %d records in group %s" % (args.count, args.group)
+    n = 0
+    for msg in consumer:
+        cc.emit(cc.record_json(msg.partition, msg.offset, msg.timestamp,
+                               msg.key, msg.value, msg.headers))
+        n += 1
+        if n == args.count:
+            break
+    if n < args.count:
+        raise cc.Failure("read %d of %d records in group %s" % (n, args.count, args.group))
+    dog.step = "committing"
+    consumer.commit()
+    dog.step = "leaving group %s" % args.group
+    consumer.close(autocommit=False)
+
+
 if __name__ == "__main__":
     cc.run(DESCRIPTION, {
         "metadata": metadata,
         "create-topic": create_topic,
         "produce": produce,
         "consume": consume,
+        "group-consume": group_consume,
     })
