@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -43,37 +44,55 @@ func (a *Agent) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) (km
 	case req.TransactionID != nil:
 		reqErr = fmt.Errorf("%w (transactional.id %q)", errTransactionsUnsupported, *req.TransactionID)
 	}
-	var failed error
+	// Append to every partition first, then wait for the acks=all ones, so
+	// the partitions' replication overlaps.
+	type pending struct {
+		sp  *kmsg.ProduceResponseTopicPartition
+		p   *partition
+		res log.AppendResult
+		err error
+	}
+	var all []pending
 	var batches []protocol.Batch
-	for _, rt := range req.Topics {
-		st := kmsg.NewProduceResponseTopic()
+	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
+	for ti, rt := range req.Topics {
+		st := &resp.Topics[ti]
+		*st = kmsg.NewProduceResponseTopic()
 		st.Topic = rt.Topic
-		for _, rp := range rt.Partitions {
-			sp := kmsg.NewProduceResponseTopicPartition()
+		st.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
+		for pi, rp := range rt.Partitions {
+			sp := &st.Partitions[pi]
+			*sp = kmsg.NewProduceResponseTopicPartition()
 			sp.Partition = rp.Partition
-			var res log.AppendResult
-			err := reqErr
-			if err == nil {
-				res, batches, err = a.produceTo(ctx, rt.Topic, rp.Partition, rp.Records, req.Acks, req.Version, batches)
+			pd := pending{sp: sp, err: reqErr}
+			if pd.err == nil {
+				pd.p, pd.res, batches, pd.err = a.produceTo(ctx, rt.Topic, rp.Partition, rp.Records, req.Acks, req.Version, batches)
 			}
-			if err != nil {
-				sp.ErrorCode = errorCode(err)
-				if sp.ErrorCode == kerr.InvalidRecord.Code && req.Version < 8 {
-					sp.ErrorCode = kerr.CorruptMessage.Code // INVALID_RECORD is new in v8
-				}
-				sp.BaseOffset = -1
-				if req.Version >= 8 {
-					sp.ErrorMessage = errorMessage(err)
-				}
-				failed = err
-			} else {
-				sp.BaseOffset = res.BaseOffset
-				sp.LogAppendTime = res.LogAppendTime
-				sp.LogStartOffset = res.LogStartOffset
-			}
-			st.Partitions = append(st.Partitions, sp)
+			all = append(all, pd)
 		}
-		resp.Topics = append(resp.Topics, st)
+	}
+	deadline := time.Now().Add(time.Duration(req.TimeoutMillis) * time.Millisecond)
+	var failed error
+	for _, pd := range all {
+		if pd.err == nil && req.Acks == -1 {
+			pd.err = a.awaitReplication(ctx, pd.p, pd.res.LastOffset+1, deadline)
+		}
+		sp := pd.sp
+		if err := pd.err; err != nil {
+			sp.ErrorCode = errorCode(err)
+			if sp.ErrorCode == kerr.InvalidRecord.Code && req.Version < 8 {
+				sp.ErrorCode = kerr.CorruptMessage.Code // INVALID_RECORD is new in v8
+			}
+			sp.BaseOffset = -1
+			if req.Version >= 8 {
+				sp.ErrorMessage = errorMessage(err)
+			}
+			failed = err
+			continue
+		}
+		sp.BaseOffset = pd.res.BaseOffset
+		sp.LogAppendTime = pd.res.LogAppendTime
+		sp.LogStartOffset = pd.res.LogStartOffset
 	}
 	if req.Acks == 0 {
 		if failed != nil {
@@ -84,39 +103,73 @@ func (a *Agent) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) (km
 	return resp, nil
 }
 
-// produceTo validates and appends one partition's records. batches is scratch
-// space reused across partitions.
-func (a *Agent) produceTo(ctx context.Context, topic string, idx int32, records []byte, acks, version int16, batches []protocol.Batch) (log.AppendResult, []protocol.Batch, error) {
+// awaitReplication waits until the high watermark passes end (every ISR
+// member has the records), the deadline passes (REQUEST_TIMED_OUT), the
+// ISR shrinks below min.insync.replicas (NOT_ENOUGH_REPLICAS_AFTER_APPEND)
+// or this agent stops leading the partition.
+func (a *Agent) awaitReplication(ctx context.Context, p *partition, end int64, deadline time.Time) error {
+	if p.hw.Load() >= end {
+		return nil
+	}
+	w := newFetchWaiter()
+	p.addWaiter(w, false)
+	defer p.removeWaiter(w)
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	for p.hw.Load() < end {
+		if !p.isLeader() {
+			return fmt.Errorf("%w: %s-%d changed leader before the records were replicated", errNotLeader, p.topic, p.index)
+		}
+		if n, want := p.isrSize(), p.cfg.Load().minInsync; n < want {
+			return fmt.Errorf("%w: %d in sync, min.insync.replicas=%d", errNotEnoughReplicasAfterAppend, n, want)
+		}
+		select {
+		case <-w.ch:
+		case <-timer.C:
+			return fmt.Errorf("%w: records of %s-%d not replicated to the ISR in time", errRequestTimedOut, p.topic, p.index)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// produceTo validates and appends one partition's records. batches is
+// scratch space reused across partitions.
+func (a *Agent) produceTo(ctx context.Context, topic string, idx int32, records []byte, acks, version int16, batches []protocol.Batch) (*partition, log.AppendResult, []protocol.Batch, error) {
 	var res log.AppendResult
 	t, err := a.lookupTopic(ctx, topic, true)
 	if err != nil {
-		return res, batches, err
+		return nil, res, batches, err
 	}
 	p, err := a.leaderPartition(t, idx)
 	if err != nil {
-		return res, batches, err
+		return nil, res, batches, err
 	}
 	tc := p.cfg.Load()
 	batches, err = protocol.SplitBatches(batches[:0], records, tc.maxMessageBytes)
 	if err != nil {
-		return res, batches, err
+		return p, res, batches, err
 	}
 	if len(batches) != 1 {
 		// Kafka's rule for Produce v3+, which idempotence relies on.
-		return res, batches, fmt.Errorf("%w: produce requests must carry exactly one record batch per partition, got %d", errInvalidRecord, len(batches))
+		return p, res, batches, fmt.Errorf("%w: produce requests must carry exactly one record batch per partition, got %d", errInvalidRecord, len(batches))
 	}
 	b := &batches[0]
 	if b.Header.Codec() == protocol.CodecZstd && version < 7 {
-		return res, batches, fmt.Errorf("%w: zstd needs produce v7+, request is v%d", errUnsupportedCompression, version)
+		return p, res, batches, fmt.Errorf("%w: zstd needs produce v7+, request is v%d", errUnsupportedCompression, version)
 	}
 	if b.Header.IsTransactional() || b.Header.IsControl() {
-		return res, batches, fmt.Errorf("%w: batch is transactional", errTransactionsUnsupported)
+		return p, res, batches, fmt.Errorf("%w: batch is transactional", errTransactionsUnsupported)
 	}
 	if err := protocol.ValidateRecords(*b); err != nil {
-		return res, batches, err
+		return p, res, batches, err
 	}
-	if acks == -1 && int(p.isrSize.Load()) < tc.minInsync {
-		return res, batches, fmt.Errorf("%w: %d in sync, min.insync.replicas=%d", errNotEnoughReplicas, p.isrSize.Load(), tc.minInsync)
+	if n := p.isrSize(); acks == -1 && n < tc.minInsync {
+		return p, res, batches, fmt.Errorf("%w: %d in sync, min.insync.replicas=%d", errNotEnoughReplicas, n, tc.minInsync)
+	}
+	if !a.leaseValid() {
+		return p, res, batches, fmt.Errorf("%w: this agent cannot renew its registration, so it may no longer lead %s-%d", errNotLeader, topic, idx)
 	}
 	opts := log.AppendOptions{LeaderEpoch: p.leaderEpoch.Load()}
 	if tc.logAppendTime {
@@ -126,5 +179,5 @@ func (a *Agent) produceTo(ctx context.Context, topic string, idx int32, records 
 	if errors.Is(err, log.ErrClosed) {
 		err = fmt.Errorf("%w: %s-%d is closing", errNotLeader, topic, idx)
 	}
-	return res, batches, err
+	return p, res, batches, err
 }

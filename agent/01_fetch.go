@@ -43,6 +43,13 @@ type fetchPart struct {
 	maxBytes int
 	err      error
 	chunks   []log.Chunk // the records to send, held until the response is written
+	// replica is set when a follower fetches: it reads up to the log end
+	// offset, not the high watermark, and waits for appends.
+	replica bool
+	// diverged is set when a follower's last fetched epoch disagrees with
+	// the leader's log: the response carries the diverging epoch instead
+	// of records.
+	diverged bool
 }
 
 func (a *Agent) handleFetch(ctx context.Context, req *kmsg.FetchRequest) (kmsg.Response, error) {
@@ -58,6 +65,13 @@ func (a *Agent) handleFetch(ctx context.Context, req *kmsg.FetchRequest) (kmsg.R
 		}
 	}
 	parts := a.resolveFetch(req, resp)
+	replicaID := req.ReplicaID
+	if req.Version >= 15 {
+		replicaID = req.ReplicaState.ID
+	}
+	if replicaID >= 0 {
+		a.replicaFetched(req, replicaID, parts)
+	}
 	maxBytes := int(req.MaxBytes)
 	if maxBytes <= 0 {
 		maxBytes = math.MaxInt32
@@ -90,7 +104,7 @@ func (a *Agent) handleFetch(ctx context.Context, req *kmsg.FetchRequest) (kmsg.R
 			w = newFetchWaiter()
 			for _, fp := range parts {
 				if fp.p != nil {
-					fp.p.addWaiter(w)
+					fp.p.addWaiter(w, fp.replica)
 				}
 			}
 			continue
@@ -197,7 +211,15 @@ func readFetch(parts []*fetchPart, maxBytes int) (total int, failed bool) {
 		// a null one (size -1) as a protocol error.
 		sp.RecordBatches = []byte{}
 		sp.ErrorCode = 0
-		if fp.offset == hw && fp.offset >= sp.LogStartOffset {
+		if fp.diverged {
+			failed = true // answer at once
+			continue
+		}
+		upTo := hw
+		if fp.replica {
+			upTo = p.log.LogEndOffset()
+		}
+		if fp.offset == upTo && fp.offset >= sp.LogStartOffset {
 			continue // caught up: nothing to read
 		}
 		limit := min(fp.maxBytes, maxBytes-total)
@@ -205,7 +227,7 @@ func readFetch(parts []*fetchPart, maxBytes int) (total int, failed bool) {
 			continue
 		}
 		var err error
-		fp.chunks, err = p.log.ReadChunks(fp.chunks, fp.offset, max(limit, 0), hw, total == 0)
+		fp.chunks, err = p.log.ReadChunks(fp.chunks, fp.offset, max(limit, 0), upTo, total == 0)
 		if err != nil {
 			sp.ErrorCode = errorCode(err)
 			failed = true

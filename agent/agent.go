@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -30,7 +32,8 @@ type Agent struct {
 	embedded *etcd.Embedded
 	store    metadata.Store
 	cache    *metadata.Cache
-	reg      metadata.Registration
+	regMu    sync.RWMutex
+	reg      metadata.Registration // guarded by regMu; replaced after a lost registration
 	ln       net.Listener
 
 	clusterID string
@@ -38,9 +41,13 @@ type Agent struct {
 	advHost   string
 	advPort   int32
 
-	parts  *partitionSet
-	pids   producerIDAllocator
-	groups *group.Coordinator // set by Start; see groups.go
+	parts    *partitionSet
+	fetchers *fetcherSet // followers' replica fetchers
+	pids     producerIDAllocator
+	groups   *group.Coordinator // set by Start; see groups.go
+
+	controller atomic.Int32  // the controller's agent id, -1 if unknown
+	isrKick    chan struct{} // wakes isrLoop
 
 	ctx    context.Context // cancelled by Close; parent of every goroutine
 	cancel context.CancelFunc
@@ -66,7 +73,10 @@ func New(cfg Config) (*Agent, error) {
 		conns:  make(map[net.Conn]struct{}),
 	}
 	a.parts = newPartitionSet(a)
+	a.fetchers = newFetcherSet(a)
 	a.pids.a = a
+	a.controller.Store(-1)
+	a.isrKick = make(chan struct{}, 1)
 	return a, nil
 }
 
@@ -100,16 +110,19 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	}
 	a.parts.reconcile()
 	// The registration lives as long as the agent, not the Start call.
-	reg, err := a.store.RegisterAgent(a.ctx, metadata.Agent{ID: a.cfg.NodeID, Host: a.advHost, Port: a.advPort, Rack: a.cfg.Rack, DirID: a.dirID})
+	reg, err := a.register()
 	if err != nil {
 		return fmt.Errorf("register agent %d: %w", a.cfg.NodeID, err)
 	}
-	a.reg = reg
+	a.setRegistration(reg)
 	if err := a.startGroups(); err != nil {
 		return err
 	}
+	a.parts.reconcile() // now that the registration exists, lead what is ours
 	a.goRun(a.watchMetadata)
 	a.goRun(a.maintenanceLoop)
+	a.goRun(a.isrLoop)
+	a.goRun(a.controllerLoop)
 	a.goRun(a.acceptLoop)
 	a.logger.Info("agent ready",
 		"kafka_addr", a.ln.Addr().String(),
@@ -167,10 +180,27 @@ func (a *Agent) lockDataDir() error {
 func (a *Agent) openMetadata(ctx context.Context) error {
 	ecfg := etcd.NewConfig()
 	ecfg.Prefix = a.cfg.EtcdPrefix
+	ecfg.LeaseTTL = a.cfg.SessionTimeout
 	ecfg.Logger = a.logger
 	if len(a.cfg.EtcdEndpoints) == 0 {
 		embCfg := etcd.NewEmbedConfig(filepath.Join(a.cfg.DataDir, "etcd"))
 		embCfg.Name = "agent-" + strconv.Itoa(int(a.cfg.NodeID))
+		e := a.cfg.Etcd
+		if e.Name != "" {
+			embCfg.Name = e.Name
+		}
+		for _, u := range []struct {
+			dst  *string
+			addr string
+		}{
+			{&embCfg.ListenPeerURL, e.ListenPeer}, {&embCfg.ListenClientURL, e.ListenClient},
+			{&embCfg.AdvertisePeerURL, e.AdvertisePeer}, {&embCfg.AdvertiseClientURL, e.AdvertiseClient},
+		} {
+			if u.addr != "" {
+				*u.dst = httpURL(u.addr)
+			}
+		}
+		embCfg.InitialCluster = e.InitialCluster
 		embCfg.Logger = a.logger
 		emb, err := etcd.StartEmbedded(ctx, embCfg)
 		if err != nil {
@@ -203,6 +233,14 @@ func (a *Agent) openMetadata(ctx context.Context) error {
 	return nil
 }
 
+// httpURL turns host:port into http://host:port; URLs pass through.
+func httpURL(addr string) string {
+	if strings.Contains(addr, "://") {
+		return addr
+	}
+	return "http://" + addr
+}
+
 // resolveAdvertised works out the host and port clients are told to use.
 func (a *Agent) resolveAdvertised() error {
 	addr := a.cfg.AdvertisedAddr
@@ -226,22 +264,71 @@ func (a *Agent) resolveAdvertised() error {
 	return nil
 }
 
-// watchMetadata reconciles hosted partitions whenever metadata changes, and
-// shuts the agent down if its registration is lost.
+// watchMetadata reconciles hosted partitions whenever metadata changes,
+// and registers the agent again if its registration is lost (the metadata
+// service was unreachable for longer than the session timeout).
 func (a *Agent) watchMetadata(ctx context.Context) {
 	for {
 		changed := a.cache.Changed()
 		select {
 		case <-ctx.Done():
 			return
-		case <-a.reg.Done():
-			if ctx.Err() == nil {
-				a.logger.Error("agent registration lost; stopping")
-				go a.Close()
+		case <-a.registration().Done():
+			if ctx.Err() != nil {
+				return
 			}
-			return
+			a.reregister(ctx)
 		case <-changed:
 			a.parts.reconcile()
+		}
+	}
+}
+
+// register registers this agent; the registration lives until the agent
+// closes, not just the caller's context.
+func (a *Agent) register() (metadata.Registration, error) {
+	return a.store.RegisterAgent(a.ctx, metadata.Agent{ID: a.cfg.NodeID, Host: a.advHost, Port: a.advPort, Rack: a.cfg.Rack, DirID: a.dirID})
+}
+
+func (a *Agent) registration() metadata.Registration {
+	a.regMu.RLock()
+	defer a.regMu.RUnlock()
+	return a.reg
+}
+
+func (a *Agent) setRegistration(reg metadata.Registration) {
+	a.regMu.Lock()
+	a.reg = reg
+	a.regMu.Unlock()
+}
+
+// reregister runs after the registration was lost: by then this agent has
+// already stopped acting as leader (its registration is no longer valid)
+// and the controller may have moved its partitions. It registers again,
+// retrying until it succeeds, and rejoins as a follower.
+func (a *Agent) reregister(ctx context.Context) {
+	a.logger.Error("agent registration lost (metadata service unreachable?); registering again")
+	for _, p := range a.parts.all() {
+		if p.leader.Swap(nil) != nil {
+			p.wakeWaiters(true)
+		}
+	}
+	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+		reg, err := a.register()
+		if err == nil {
+			a.setRegistration(reg)
+			if a.groups != nil {
+				a.groups.SetRegistration(reg)
+			}
+			a.logger.Info("agent registered again")
+			a.parts.reconcile()
+			return
+		}
+		a.logger.Warn("register agent", "err", err, "retry_in", delay)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
 		}
 	}
 }
@@ -326,6 +413,11 @@ func (a *Agent) Close() error {
 
 func (a *Agent) close() error {
 	var errs []error
+	if a.cfg.ControlledShutdown && a.registration() != nil && a.ctx != nil && a.ctx.Err() == nil && a.leaseValid() {
+		ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
+		a.resignLeadership(ctx)
+		cancel()
+	}
 	if a.cancel != nil {
 		a.cancel()
 	}
@@ -338,10 +430,11 @@ func (a *Agent) close() error {
 	}
 	a.connMu.Unlock()
 	a.wg.Wait()
+	a.fetchers.closeAll()
 	a.stopGroups()
 	a.parts.closeAll()
-	if a.reg != nil {
-		if err := a.reg.Close(); err != nil {
+	if reg := a.registration(); reg != nil {
+		if err := reg.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("deregister: %w", err))
 		}
 	}

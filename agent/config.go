@@ -33,6 +33,15 @@ type Config struct {
 	EtcdEndpoints []string
 	// EtcdPrefix is the key prefix for all of Strata's metadata.
 	EtcdPrefix string
+	// SessionTimeout is how long the agent's registration outlives its last
+	// renewal in etcd: when an agent dies, its partitions get new leaders
+	// about this long afterwards. A leader cut off from etcd stops
+	// accepting writes after half of it.
+	SessionTimeout time.Duration
+	// Etcd configures the embedded etcd member (used when EtcdEndpoints is
+	// empty). Several agents form one etcd cluster by listing the same
+	// InitialCluster, each with its own Name and peer address.
+	Etcd EmbeddedEtcd
 
 	// AutoCreateTopics creates unknown topics on Metadata and Produce
 	// (Kafka's auto.create.topics.enable).
@@ -40,8 +49,8 @@ type Config struct {
 	// DefaultPartitions is num.partitions: partitions of auto-created topics
 	// and of CreateTopics requests that ask for the default.
 	DefaultPartitions int32
-	// DefaultReplicationFactor is default.replication.factor, capped by the
-	// number of live agents.
+	// DefaultReplicationFactor is default.replication.factor (3), capped by
+	// the number of live agents when a topic is created.
 	DefaultReplicationFactor int16
 	// MinInsyncReplicas is the default min.insync.replicas.
 	MinInsyncReplicas int
@@ -61,6 +70,16 @@ type Config struct {
 	// (log.retention.check.interval.ms).
 	RetentionCheckInterval time.Duration
 
+	// ReplicaLagTimeMax is how long a follower may go without catching up
+	// with the leader before it leaves the ISR (replica.lag.time.max.ms).
+	ReplicaLagTimeMax time.Duration
+	// LeaderRebalanceInterval is how often the controller hands leadership
+	// back to preferred replicas (auto.leader.rebalance).
+	LeaderRebalanceInterval time.Duration
+	// ControlledShutdown hands this agent's partition leadership to other
+	// in-sync replicas before it stops, so clients see no errors.
+	ControlledShutdown bool
+
 	// Groups configures the consumer-group coordinator: Kafka's
 	// group.initial.rebalance.delay.ms, group.min/max.session.timeout.ms,
 	// group.max.size, offsets.retention.minutes and
@@ -79,15 +98,19 @@ func NewConfig() Config {
 		Listen:                   ":9092",
 		DataDir:                  "./data",
 		EtcdPrefix:               "/strata/",
+		SessionTimeout:           4 * time.Second,
 		AutoCreateTopics:         true,
 		DefaultPartitions:        1,
-		DefaultReplicationFactor: 1,
+		DefaultReplicationFactor: 3,
 		MinInsyncReplicas:        1,
 		MessageMaxBytes:          1048588,
 		MaxRequestBytes:          100 << 20,
 		IdleTimeout:              10 * time.Minute,
 		Log:                      log.NewConfig(),
 		RetentionCheckInterval:   5 * time.Minute,
+		ReplicaLagTimeMax:        30 * time.Second,
+		LeaderRebalanceInterval:  30 * time.Second,
+		ControlledShutdown:       true,
 		Groups:                   group.NewConfig(),
 		Logger:                   slog.Default(),
 	}
@@ -134,6 +157,15 @@ func (c *Config) Validate() error {
 	if c.IdleTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("idle timeout %v: must be > 0", c.IdleTimeout))
 	}
+	if c.SessionTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("session timeout %v: must be >= 1s", c.SessionTimeout))
+	}
+	if c.ReplicaLagTimeMax <= 0 {
+		errs = append(errs, fmt.Errorf("replica lag time max %v: must be > 0", c.ReplicaLagTimeMax))
+	}
+	if c.LeaderRebalanceInterval <= 0 {
+		errs = append(errs, fmt.Errorf("leader rebalance interval %v: must be > 0", c.LeaderRebalanceInterval))
+	}
 	if c.RetentionCheckInterval <= 0 {
 		errs = append(errs, fmt.Errorf("retention check interval %v: must be > 0", c.RetentionCheckInterval))
 	}
@@ -147,4 +179,20 @@ func (c *Config) Validate() error {
 		c.Logger = slog.Default()
 	}
 	return errors.Join(errs...)
+}
+
+// EmbeddedEtcd configures the etcd member an agent runs itself.
+type EmbeddedEtcd struct {
+	// Name is the member's name (default "agent-<node id>").
+	Name string
+	// ListenPeer and ListenClient are host:port listeners for the other
+	// members and for other agents (default 127.0.0.1 with a free port,
+	// enough for a single member).
+	ListenPeer, ListenClient string
+	// AdvertisePeer and AdvertiseClient are the addresses others use
+	// (default: the listen addresses).
+	AdvertisePeer, AdvertiseClient string
+	// InitialCluster lists the founding members as
+	// name=http://host:port,... (default: this member alone).
+	InitialCluster string
 }

@@ -14,25 +14,27 @@ import (
 
 // Sentinels for failures the agent itself detects.
 var (
-	errInvalidConfig           = errors.New("agent: invalid config")
-	errInvalidTopic            = errors.New("agent: invalid topic name")
-	errInvalidPartitions       = errors.New("agent: invalid partition count")
-	errInvalidReplication      = errors.New("agent: invalid replication factor")
-	errInvalidReplicas         = errors.New("agent: invalid replica assignment")
-	errInvalidRequest          = errors.New("agent: invalid request")
-	errNotLeader               = errors.New("agent: not the leader for the partition")
-	errLeaderNotAvailable      = errors.New("agent: leader not available")
-	errFencedLeaderEpoch       = errors.New("agent: fenced leader epoch")
-	errUnknownLeaderEpoch      = errors.New("agent: unknown leader epoch")
-	errNotEnoughReplicas       = errors.New("agent: not enough in-sync replicas")
-	errInvalidRequiredAcks     = errors.New("agent: invalid required acks")
-	errInvalidRecord           = errors.New("agent: invalid record")
-	errOldMessageFormat        = errors.New("agent: message format not supported")
-	errUnknownTopicID          = errors.New("agent: unknown topic id")
-	errUnsupportedCompression  = errors.New("agent: unsupported compression type")
-	errUnsupportedVersion      = errors.New("agent: not supported yet")
-	errTransactionsUnsupported = errors.New("agent: transactions are not supported yet")
-	errShuttingDown            = errors.New("agent: shutting down")
+	errInvalidConfig                = errors.New("agent: invalid config")
+	errInvalidTopic                 = errors.New("agent: invalid topic name")
+	errInvalidPartitions            = errors.New("agent: invalid partition count")
+	errInvalidReplication           = errors.New("agent: invalid replication factor")
+	errInvalidReplicas              = errors.New("agent: invalid replica assignment")
+	errInvalidRequest               = errors.New("agent: invalid request")
+	errNotLeader                    = errors.New("agent: not the leader for the partition")
+	errLeaderNotAvailable           = errors.New("agent: leader not available")
+	errFencedLeaderEpoch            = errors.New("agent: fenced leader epoch")
+	errUnknownLeaderEpoch           = errors.New("agent: unknown leader epoch")
+	errNotEnoughReplicas            = errors.New("agent: not enough in-sync replicas")
+	errNotEnoughReplicasAfterAppend = errors.New("agent: not enough in-sync replicas after append")
+	errRequestTimedOut              = errors.New("agent: request timed out")
+	errInvalidRequiredAcks          = errors.New("agent: invalid required acks")
+	errInvalidRecord                = errors.New("agent: invalid record")
+	errOldMessageFormat             = errors.New("agent: message format not supported")
+	errUnknownTopicID               = errors.New("agent: unknown topic id")
+	errUnsupportedCompression       = errors.New("agent: unsupported compression type")
+	errUnsupportedVersion           = errors.New("agent: not supported yet")
+	errTransactionsUnsupported      = errors.New("agent: transactions are not supported yet")
+	errShuttingDown                 = errors.New("agent: shutting down")
 )
 
 // errorCode maps an internal error to the Kafka error code a client should
@@ -93,6 +95,8 @@ var errorCodes = []struct {
 	{errFencedLeaderEpoch, kerr.FencedLeaderEpoch},
 	{errUnknownLeaderEpoch, kerr.UnknownLeaderEpoch},
 	{errNotEnoughReplicas, kerr.NotEnoughReplicas},
+	{errNotEnoughReplicasAfterAppend, kerr.NotEnoughReplicasAfterAppend},
+	{errRequestTimedOut, kerr.RequestTimedOut},
 	{errInvalidRequiredAcks, kerr.InvalidRequiredAcks},
 	{errInvalidRecord, kerr.InvalidRecord},
 	{errOldMessageFormat, kerr.UnsupportedForMessageFormat},

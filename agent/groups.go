@@ -15,7 +15,7 @@ import (
 func (a *Agent) startGroups() error {
 	cfg := a.cfg.Groups
 	cfg.Logger = a.logger
-	c, err := group.New(cfg, a.store, a.reg, a.cfg.NodeID, a.cache)
+	c, err := group.New(cfg, a.store, a.registration(), a.cfg.NodeID, a.cache)
 	if err != nil {
 		return fmt.Errorf("group coordinator: %w", err)
 	}

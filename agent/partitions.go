@@ -94,7 +94,9 @@ func (s *partitionSet) reconcile() {
 		if p == nil {
 			continue
 		}
-		p.wakeWaiters()
+		a.fetchers.remove(p)
+		p.leader.Store(nil)
+		p.wakeWaiters(true)
 		if err := p.log.Delete(); err != nil {
 			a.logger.Error("delete partition log", "topic", p.topic, "partition", p.index, "err", err)
 		}
@@ -133,16 +135,7 @@ func (s *partitionSet) reconcileTopic(t metadata.Topic) {
 			a.logger.Warn("apply topic config", "topic", t.Name, "partition", i, "err", err)
 		}
 		if st, ok := a.cache.Partition(t.ID, int32(i)); ok {
-			leader := st.Leader == a.cfg.NodeID
-			if leader && st.LeaderEpoch > p.log.LatestEpoch() {
-				if err := p.log.AssignLeaderEpoch(st.LeaderEpoch); err != nil {
-					a.logger.Error("assign leader epoch", "topic", t.Name, "partition", i, "epoch", st.LeaderEpoch, "err", err)
-					leader = false
-				}
-			}
-			p.leaderEpoch.Store(st.LeaderEpoch)
-			p.isLeader.Store(leader)
-			p.isrSize.Store(int32(len(st.ISR)))
+			s.applyState(t, p, st)
 		}
 	}
 	if changed {
@@ -160,9 +153,16 @@ func (s *partitionSet) open(t metadata.Topic, idx int32, tc topicConfig) (*parti
 		return nil, fmt.Errorf("open log %s: %w", dir, err)
 	}
 	p := &partition{topic: t.Name, topicID: t.ID, index: idx, dir: dir, log: l}
-	// One replica's records are committed once written: the high watermark
-	// starts at the recovered log end.
-	p.hw.Store(l.LogEndOffset())
+	p.following.Store(-1)
+	// A lone replica's records are committed once written, so its high
+	// watermark starts at the recovered log end. A replica of several may
+	// hold an uncommitted tail: its high watermark starts at the log start
+	// and moves up once the leader (or, leading, the followers) report in.
+	if len(t.Replicas[idx]) == 1 {
+		p.hw.Store(l.LogEndOffset())
+	} else {
+		p.hw.Store(l.LogStartOffset())
+	}
 	return p, nil
 }
 
@@ -210,7 +210,9 @@ func (s *partitionSet) closeAll() {
 			if p == nil {
 				continue
 			}
-			p.wakeWaiters()
+			s.a.fetchers.remove(p)
+			p.leader.Store(nil)
+			p.wakeWaiters(true)
 			if err := p.log.Close(); err != nil {
 				s.a.logger.Error("close partition log", "topic", p.topic, "partition", p.index, "err", err)
 			}

@@ -17,6 +17,8 @@ func (a *Agent) Handle(ctx context.Context, req *protocol.Request) (kmsg.Respons
 		return a.handleProduce(ctx, r)
 	case *kmsg.FetchRequest:
 		return a.handleFetch(ctx, r)
+	case *kmsg.OffsetForLeaderEpochRequest:
+		return a.handleOffsetForLeaderEpoch(ctx, r)
 	case *kmsg.ListOffsetsRequest:
 		return a.handleListOffsets(ctx, r)
 	case *kmsg.MetadataRequest:

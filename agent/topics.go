@@ -172,8 +172,15 @@ func (a *Agent) liveAgentIDs() []int32 {
 	return ids
 }
 
-// controllerID is the agent reported as controller: the lowest live id.
-func (a *Agent) controllerID() int32 { return a.liveAgentIDs()[0] }
+// controllerID is the agent reported as controller: the one holding the
+// controller claim, or this agent while that is not known yet (any agent
+// can serve the admin requests clients send to the controller).
+func (a *Agent) controllerID() int32 {
+	if id := a.controller.Load(); id >= 0 {
+		return id
+	}
+	return a.cfg.NodeID
+}
 
 // lookupTopic finds a topic by name, creating it with the defaults when
 // autoCreate is set and the agent allows auto-creation.
@@ -213,7 +220,7 @@ func (a *Agent) leaderPartition(t metadata.Topic, idx int32) (*partition, error)
 			return nil, fmt.Errorf("%w: %s-%d", errNotLeader, t.Name, idx)
 		}
 	}
-	if !p.isLeader.Load() {
+	if !p.isLeader() {
 		return nil, fmt.Errorf("%w: %s-%d", errNotLeader, t.Name, idx)
 	}
 	return p, nil

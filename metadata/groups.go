@@ -17,6 +17,9 @@ const (
 	CoordinatorGroup CoordinatorKind = "group"
 	// CoordinatorTransaction is reserved for the transaction coordinator.
 	CoordinatorTransaction CoordinatorKind = "transaction"
+	// CoordinatorController is the cluster controller: one shard (0), held
+	// by the agent that currently elects partition leaders.
+	CoordinatorController CoordinatorKind = "controller"
 )
 
 // MaxCoordinatorShards bounds a coordinator's shard count (shard indexes
@@ -31,7 +34,7 @@ type CoordinatorShard struct {
 
 // Validate checks that the kind is known and the index in range.
 func (s CoordinatorShard) Validate() error {
-	if s.Kind != CoordinatorGroup && s.Kind != CoordinatorTransaction {
+	if s.Kind != CoordinatorGroup && s.Kind != CoordinatorTransaction && s.Kind != CoordinatorController {
 		return fmt.Errorf("%w: coordinator kind %q", ErrInvalid, s.Kind)
 	}
 	if s.Index < 0 || s.Index >= MaxCoordinatorShards {

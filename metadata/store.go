@@ -3,6 +3,7 @@ package metadata
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Cluster identifies the cluster. ClusterID is created once, on first use,
@@ -49,6 +50,13 @@ type Registration interface {
 	// Done is closed when the registration is lost (lease expired, store
 	// unreachable for longer than the lease TTL) or closed.
 	Done() <-chan struct{}
+	// ValidUntil is the time up to which the registration is known to be
+	// alive: the store cannot have expired it before then, by this
+	// process's clock. An agent stops acting as leader for anything once
+	// it passes, which is what fences an agent cut off from the store
+	// before another can be elected in its place. It moves forward with
+	// every successful renewal and stays in the past once Done is closed.
+	ValidUntil() time.Time
 	Close() error
 }
 

@@ -29,6 +29,7 @@ var apiTable = []struct {
 	{kmsg.CreateTopics, VersionRange{2, 7}},
 	{kmsg.DeleteTopics, VersionRange{1, 6}},
 	{kmsg.InitProducerID, VersionRange{0, 5}},
+	{kmsg.OffsetForLeaderEpoch, VersionRange{2, 4}},
 	{kmsg.DescribeConfigs, VersionRange{1, 4}},
 	{kmsg.AlterConfigs, VersionRange{0, 2}},
 	{kmsg.IncrementalAlterConfigs, VersionRange{0, 1}},

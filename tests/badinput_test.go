@@ -3,6 +3,7 @@ package tests
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"testing"
@@ -64,19 +65,42 @@ func readResponse(t *testing.T, conn net.Conn) (int32, []byte) {
 // decodes the response, bypassing any client-side version negotiation.
 func rawRequest(t *testing.T, addr string, req kmsg.Request) kmsg.Response {
 	t.Helper()
-	c := dial(t, addr)
-	if _, err := c.Write(rawFrame(req, 1)); err != nil {
+	resp, err := tryRawRequest(addr, req)
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, body := readResponse(t, c)
+	return resp
+}
+
+// tryRawRequest is rawRequest returning errors instead of failing the test,
+// for use off the test goroutine.
+func tryRawRequest(addr string, req kmsg.Request) (kmsg.Response, error) {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write(rawFrame(req, 1)); err != nil {
+		return nil, err
+	}
+	var size [4]byte
+	if _, err := io.ReadFull(c, size[:]); err != nil {
+		return nil, fmt.Errorf("read response size: %w", err)
+	}
+	body := make([]byte, binary.BigEndian.Uint32(size[:]))
+	if _, err := io.ReadFull(c, body); err != nil {
+		return nil, fmt.Errorf("read response: %w", err)
+	}
+	body = body[4:] // correlation id
 	resp := req.ResponseKind()
 	if resp.IsFlexible() && req.Key() != 18 {
 		body = body[1:] // empty response-header tag buffer
 	}
 	if err := resp.ReadFrom(body); err != nil {
-		t.Fatalf("decode %T: %v", resp, err)
+		return nil, fmt.Errorf("decode %T: %w", resp, err)
 	}
-	return resp
+	return resp, nil
 }
 
 func dial(t *testing.T, addr string) net.Conn {
@@ -187,10 +211,22 @@ func TestApiVersionsTooNew(t *testing.T) {
 	}
 }
 
-// produceRaw sends one Produce request for topic-0 with records and returns
-// the partition's error code.
+// produceRaw sends one Produce request for topic-partition with records
+// and returns the partition's error code.
 func produceRaw(t *testing.T, addr string, topic string, partition int32, acks int16, records []byte) int16 {
 	t.Helper()
+	if acks == 0 {
+		t.Fatal("produceRaw needs a response; acks=0 has none")
+	}
+	code, err := tryProduceRaw(addr, topic, partition, acks, records)
+	if err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+	return code
+}
+
+// tryProduceRaw is produceRaw returning errors instead of failing the test.
+func tryProduceRaw(addr string, topic string, partition int32, acks int16, records []byte) (int16, error) {
 	req := kmsg.NewPtrProduceRequest()
 	req.SetVersion(9)
 	req.Acks, req.TimeoutMillis = acks, 5000
@@ -200,11 +236,11 @@ func produceRaw(t *testing.T, addr string, topic string, partition int32, acks i
 	rp.Partition, rp.Records = partition, records
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
-	if acks == 0 {
-		t.Fatal("produceRaw needs a response; acks=0 has none")
+	resp, err := tryRawRequest(addr, req)
+	if err != nil {
+		return 0, err
 	}
-	resp := rawRequest(t, addr, req).(*kmsg.ProduceResponse)
-	return resp.Topics[0].Partitions[0].ErrorCode
+	return resp.(*kmsg.ProduceResponse).Topics[0].Partitions[0].ErrorCode, nil
 }
 
 func testBatch(t *testing.T, values ...string) []byte {

@@ -37,7 +37,8 @@ type Coordinator struct {
 	cfg    Config
 	logger *slog.Logger
 	store  Store
-	reg    metadata.Registration
+	regMu  sync.Mutex
+	reg    metadata.Registration // guarded by regMu
 	self   int32
 	view   View
 
@@ -70,6 +71,22 @@ func New(cfg Config, store Store, reg metadata.Registration, self int32, view Vi
 		ctx:    ctx,
 		cancel: cancel,
 	}, nil
+}
+
+// SetRegistration replaces the registration new claims are made under,
+// after the agent lost its old one and registered again. Shards claimed
+// under the old registration are fenced at their next write and given up;
+// they are claimed again under the new one.
+func (c *Coordinator) SetRegistration(reg metadata.Registration) {
+	c.regMu.Lock()
+	c.reg = reg
+	c.regMu.Unlock()
+}
+
+func (c *Coordinator) registration() metadata.Registration {
+	c.regMu.Lock()
+	defer c.regMu.Unlock()
+	return c.reg
 }
 
 // Start begins claiming shards and sweeping expired offsets.
@@ -112,7 +129,7 @@ func (c *Coordinator) claim(ctx context.Context, idx int32) (int32, error) {
 	if c.ctx.Err() != nil {
 		return -1, fmt.Errorf("%w: the agent is shutting down", ErrCoordinatorNotAvailable)
 	}
-	claim, ours, err := c.store.ClaimCoordinator(ctx, c.reg, shardKey(idx))
+	claim, ours, err := c.store.ClaimCoordinator(ctx, c.registration(), shardKey(idx))
 	if err != nil {
 		return -1, fmt.Errorf("%w: claim shard %d: %v", ErrCoordinatorNotAvailable, idx, err)
 	}

@@ -278,6 +278,24 @@ func (l *Log) trimIndexes(s *segment, pos, newEnd int64) error {
 // truncateFullyLocked deletes every segment and restarts the log empty at
 // offset, which becomes the log start offset. The caller holds maintMu and
 // mu.
+// ResetTo empties the log and restarts it at offset, which may lie beyond
+// the current log end: a follower whose leader no longer has the records
+// it lacks (they were deleted or moved to the object tier) starts over at
+// the leader's log start. Durable when it returns.
+func (l *Log) ResetTo(offset int64) error {
+	if offset < 0 {
+		return fmt.Errorf("%w: reset to negative offset %d", ErrOffsetOutOfRange, offset)
+	}
+	l.maintMu.Lock()
+	defer l.maintMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrClosed
+	}
+	return l.truncateFullyLocked(offset)
+}
+
 func (l *Log) truncateFullyLocked(offset int64) error {
 	if err := l.writeCheckpoint(logCheckpoint{logStartOffset: offset, recoveryPoint: offset}); err != nil {
 		return err

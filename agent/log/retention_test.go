@@ -225,3 +225,30 @@ func TestTruncateThenCrash(t *testing.T) {
 		checkRecovered(t, fs, cfg, written, 5)
 	}
 }
+
+func TestResetTo(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig()
+	cfg.SegmentBytes = 1024
+	l := mustOpen(t, dir, cfg)
+	for i := range 10 {
+		mustAppend(t, l, plain(2, 50, int64(i)), AppendOptions{LeaderEpoch: 1})
+	}
+	if err := l.ResetTo(500); err != nil {
+		t.Fatal(err)
+	}
+	if l.LogStartOffset() != 500 || l.LogEndOffset() != 500 || l.LatestEpoch() != -1 {
+		t.Fatalf("after reset: start %d end %d epoch %d", l.LogStartOffset(), l.LogEndOffset(), l.LatestEpoch())
+	}
+	res := mustAppend(t, l, plain(1, 10, 99), AppendOptions{LeaderEpoch: 2})
+	if res.BaseOffset != 500 {
+		t.Fatalf("append after reset at %d", res.BaseOffset)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, dir, cfg)
+	if l.LogStartOffset() != 500 || l.LogEndOffset() != 501 {
+		t.Fatalf("after reopen: start %d end %d", l.LogStartOffset(), l.LogEndOffset())
+	}
+}

@@ -21,8 +21,13 @@ const agentLong = `Run a Strata agent: a Kafka-compatible broker.
 
 With no flags it is a complete single-node broker: Kafka on :9092 (advertised
 as localhost:9092), data under ./data, and an embedded etcd for metadata —
-no other service needed. Point --etcd-endpoints at an etcd cluster to run
-several agents as one cluster.
+no other service needed.
+
+Several agents form one cluster by sharing etcd: either point each at an
+etcd cluster with --etcd-endpoints (see 'strata etcd'), or let the first
+three agents host etcd members themselves (--etcd-initial-cluster, with
+--etcd-listen-peer/--etcd-listen-client) and point the others at them.
+Every agent needs its own --node-id and --data-dir.
 
 Every flag can also be set through the environment: --data-dir is
 STRATA_DATA_DIR, --log-retention is STRATA_LOG_RETENTION, and so on (flags
@@ -35,7 +40,13 @@ const agentExample = `  # Single-node broker with defaults
   strata agent --listen :19092 --data-dir /var/lib/strata --log-level debug --log-format json
 
   # Advertise a routable address to clients on other hosts
-  strata agent --listen 0.0.0.0:9092 --advertised-addr broker1.example.com:9092`
+  strata agent --listen 0.0.0.0:9092 --advertised-addr broker1.example.com:9092
+
+  # Three agents on one host hosting their own etcd cluster (what make cluster runs)
+  M=a1=http://127.0.0.1:2380,a2=http://127.0.0.1:2382,a3=http://127.0.0.1:2384
+  strata agent --node-id 1 --listen 127.0.0.1:9092 --data-dir data/cluster/1 \
+    --etcd-name a1 --etcd-listen-peer 127.0.0.1:2380 --etcd-listen-client 127.0.0.1:2379 --etcd-initial-cluster $M
+  (likewise --node-id 2 on 9093 with a2 on 2382/2381, --node-id 3 on 9094 with a3 on 2384/2383)`
 
 // newAgentCmd is `strata agent`: flags and STRATA_* variables → agent.Config.
 func newAgentCmd() *cobra.Command {
@@ -77,6 +88,13 @@ func newAgentCmd() *cobra.Command {
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for partition logs and embedded etcd data")
 	f.StringVar(&etcdEndpoints, "etcd-endpoints", "", "comma-separated etcd client URLs; empty runs an embedded etcd")
 	f.StringVar(&cfg.EtcdPrefix, "etcd-prefix", cfg.EtcdPrefix, "key prefix for Strata's metadata in etcd")
+	f.DurationVar(&cfg.SessionTimeout, "session-timeout", cfg.SessionTimeout, "how long the agent's etcd registration outlives its last renewal: a dead agent's partitions move after about this long")
+	f.StringVar(&cfg.Etcd.Name, "etcd-name", "", "name of this agent's embedded etcd member (default agent-<node-id>)")
+	f.StringVar(&cfg.Etcd.ListenPeer, "etcd-listen-peer", "", "embedded etcd peer listener host:port (default 127.0.0.1, a free port)")
+	f.StringVar(&cfg.Etcd.ListenClient, "etcd-listen-client", "", "embedded etcd client listener host:port, for agents using --etcd-endpoints (default 127.0.0.1, a free port)")
+	f.StringVar(&cfg.Etcd.AdvertisePeer, "etcd-advertise-peer", "", "peer address other etcd members use (default: --etcd-listen-peer)")
+	f.StringVar(&cfg.Etcd.AdvertiseClient, "etcd-advertise-client", "", "client address other agents use (default: --etcd-listen-client)")
+	f.StringVar(&cfg.Etcd.InitialCluster, "etcd-initial-cluster", "", "founding members of an etcd cluster formed by agents, name=http://host:port,... (default: this agent alone)")
 	f.BoolVar(&cfg.AutoCreateTopics, "auto-create-topics", cfg.AutoCreateTopics, "create unknown topics on Metadata and Produce (auto.create.topics.enable)")
 	f.Int32Var(&cfg.DefaultPartitions, "num-partitions", cfg.DefaultPartitions, "default partitions of new topics (num.partitions)")
 	f.Int16Var(&cfg.DefaultReplicationFactor, "default-replication-factor", cfg.DefaultReplicationFactor, "default replication factor of new topics")
@@ -91,6 +109,9 @@ func newAgentCmd() *cobra.Command {
 	f.Int64Var(&cfg.Log.FlushMessages, "log-flush-messages", cfg.Log.FlushMessages, "default flush.messages: fsync every N records (1 = before every ack; 0 = leave it to the OS and --log-flush-interval)")
 	f.DurationVar(&cfg.Log.FlushInterval, "log-flush-interval", cfg.Log.FlushInterval, "default flush.ms: fsync unsynced data at least this often (0: never by time)")
 	f.DurationVar(&cfg.RetentionCheckInterval, "retention-check-interval", cfg.RetentionCheckInterval, "how often retention runs")
+	f.DurationVar(&cfg.ReplicaLagTimeMax, "replica-lag-time-max", cfg.ReplicaLagTimeMax, "a follower that has not caught up for this long leaves the ISR (replica.lag.time.max.ms)")
+	f.DurationVar(&cfg.LeaderRebalanceInterval, "leader-rebalance-interval", cfg.LeaderRebalanceInterval, "how often the controller gives leadership back to preferred replicas")
+	f.BoolVar(&cfg.ControlledShutdown, "controlled-shutdown", cfg.ControlledShutdown, "hand partition leadership to other in-sync replicas before stopping")
 	f.DurationVar(&cfg.Groups.InitialRebalanceDelay, "group-initial-rebalance-delay", cfg.Groups.InitialRebalanceDelay, "how long a new consumer group's first rebalance waits for more members (group.initial.rebalance.delay.ms)")
 	f.DurationVar(&cfg.Groups.MinSessionTimeout, "group-min-session-timeout", cfg.Groups.MinSessionTimeout, "shortest session timeout a group member may ask for (group.min.session.timeout.ms)")
 	f.DurationVar(&cfg.Groups.MaxSessionTimeout, "group-max-session-timeout", cfg.Groups.MaxSessionTimeout, "longest session timeout a group member may ask for (group.max.session.timeout.ms)")

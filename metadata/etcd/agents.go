@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -21,6 +23,9 @@ type registration struct {
 	cancel context.CancelFunc // ends the keep-alive
 	done   chan struct{}      // closed when the keep-alive goroutine ends
 	err    error              // set before done is closed
+	// validUntil is, in Unix nanoseconds, when the lease may expire at the
+	// earliest (see ValidUntil); written by RegisterAgent and keepAlive.
+	validUntil atomic.Int64
 }
 
 // RegisterAgent implements metadata.Agents. It grants a lease of
@@ -37,6 +42,7 @@ func (s *Store) RegisterAgent(ctx context.Context, a metadata.Agent) (metadata.R
 		return nil, err
 	}
 	defer cancel()
+	granted := time.Now()
 	lease, err := s.client.Grant(rctx, s.cfg.leaseSeconds())
 	if err != nil {
 		return nil, unavailable(fmt.Sprintf("register agent %d: grant lease", a.ID), err)
@@ -53,7 +59,7 @@ func (s *Store) RegisterAgent(ctx context.Context, a metadata.Agent) (metadata.R
 			return nil, unavailable(fmt.Sprintf("register agent %d", a.ID), err)
 		}
 		if txn.Succeeded {
-			return s.startKeepAlive(ctx, a.ID, lease.ID)
+			return s.startKeepAlive(ctx, a.ID, lease.ID, granted)
 		}
 		holder := ""
 		if kvs := txn.Responses[0].GetResponseRange().Kvs; len(kvs) == 1 {
@@ -99,9 +105,10 @@ func (s *Store) takeOver(ctx context.Context, key string, kv *mvccpb.KeyValue) e
 
 // startKeepAlive starts the goroutine that keeps a registration's lease
 // alive.
-func (s *Store) startKeepAlive(ctx context.Context, id int32, lease clientv3.LeaseID) (*registration, error) {
+func (s *Store) startKeepAlive(ctx context.Context, id int32, lease clientv3.LeaseID, granted time.Time) (*registration, error) {
 	kctx, kcancel := context.WithCancel(ctx)
 	r := &registration{s: s, id: id, lease: lease, cancel: kcancel, done: make(chan struct{})}
+	r.renewed(granted, s.cfg.leaseSeconds())
 	s.mu.Lock()
 	if s.closed.Load() {
 		s.mu.Unlock()
@@ -134,8 +141,10 @@ func (r *registration) keepAlive(kctx context.Context, ka <-chan *clientv3.Lease
 	defer close(r.done)
 	stop := context.AfterFunc(r.s.closeCtx, r.cancel)
 	defer stop()
-	for range ka {
+	for resp := range ka {
+		r.renewed(time.Now(), resp.TTL)
 	}
+	r.validUntil.Store(0)
 	if kctx.Err() == nil {
 		r.cancel()
 		r.s.logger.Warn("agent registration lost", "agent_id", r.id, "lease_id", int64(r.lease))
@@ -147,6 +156,16 @@ func (r *registration) keepAlive(kctx context.Context, ka <-chan *clientv3.Lease
 
 // Done implements metadata.Registration.
 func (r *registration) Done() <-chan struct{} { return r.done }
+
+// renewed records a renewal seen at t for ttl seconds. The store refreshed
+// the lease at some moment before t, after this process sent the request,
+// so half the TTL is kept as a margin for the request's round trip.
+func (r *registration) renewed(t time.Time, ttl int64) {
+	r.validUntil.Store(t.Add(time.Duration(ttl) * time.Second / 2).UnixNano())
+}
+
+// ValidUntil implements metadata.Registration.
+func (r *registration) ValidUntil() time.Time { return time.Unix(0, r.validUntil.Load()) }
 
 // Close implements metadata.Registration: it stops the keep-alive and
 // revokes the lease, so the agent disappears at once, and waits for both.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/strata-io/strata/metadata"
 )
@@ -68,6 +69,17 @@ func (s *Store) RegisterAgent(ctx context.Context, a metadata.Agent) (metadata.R
 
 // Done implements metadata.Registration.
 func (r *registration) Done() <-chan struct{} { return r.done }
+
+// ValidUntil implements metadata.Registration: an in-memory registration
+// cannot expire by itself, so it is valid until it ends.
+func (r *registration) ValidUntil() time.Time {
+	select {
+	case <-r.done:
+		return time.Time{}
+	default:
+		return time.Now().Add(time.Hour)
+	}
+}
 
 // Close implements metadata.Registration: the agent disappears at once.
 func (r *registration) Close() error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/strata-io/strata/metadata"
 )
@@ -135,4 +136,24 @@ func testAgentTakeOver(t *testing.T, newStore NewStore) {
 		t.Error("new registration is done")
 	}
 	_ = r2.Close()
+}
+
+// testAgentValidUntil: a live registration is valid into the future; once
+// it ends, it is not.
+func testAgentValidUntil(t *testing.T, newStore NewStore) {
+	ctx := testContext(t)
+	s := newStore(t)
+	r, err := s.RegisterAgent(ctx, metadata.Agent{ID: 4, Host: "10.0.0.4", Port: 9092})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if until := r.ValidUntil(); !until.After(time.Now()) {
+		t.Fatalf("live registration valid until %v, before now", until)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if until := r.ValidUntil(); until.After(time.Now()) {
+		t.Fatalf("closed registration valid until %v", until)
+	}
 }

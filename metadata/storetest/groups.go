@@ -37,6 +37,7 @@ func mustClaim(t *testing.T, ctx context.Context, s metadata.Store, r metadata.R
 type fakeRegistration struct{}
 
 func (fakeRegistration) Done() <-chan struct{} { return nil }
+func (fakeRegistration) ValidUntil() time.Time { return time.Time{} }
 func (fakeRegistration) Close() error          { return nil }
 
 func testCoordinatorClaims(t *testing.T, newStore NewStore) {

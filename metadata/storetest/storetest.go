@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Agents", testAgents},
 		{"AgentContext", testAgentContext},
 		{"AgentTakeOver", testAgentTakeOver},
+		{"AgentValidUntil", testAgentValidUntil},
 		{"Watch", testWatch},
 		{"WatchFromNow", testWatchFromNow},
 		{"WatchReload", testWatchReload},
