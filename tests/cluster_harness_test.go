@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // etcdProc is a `strata etcd` process: the metadata service shared by the
@@ -110,17 +110,21 @@ func (c *testCluster) bootstrap() []string {
 	return out
 }
 
-// waitBrokers waits until Metadata lists n live agents.
+// waitBrokers waits until every agent's Metadata lists n live agents. It
+// asks each agent directly: a client's cached view would hide a stale one.
 func (c *testCluster) waitBrokers(n int) {
 	c.t.Helper()
-	adm := kadm.NewClient(newClient(c.t, c.bootstrap()[0]))
 	checkFor(c.t, 30*time.Second, func() error {
-		m, err := adm.BrokerMetadata(testCtx(c.t, 5*time.Second))
-		if err != nil {
-			return err
-		}
-		if len(m.Brokers) != n {
-			return fmt.Errorf("%d brokers live, want %d", len(m.Brokers), n)
+		for id, a := range c.agents {
+			req := kmsg.NewPtrMetadataRequest()
+			req.SetVersion(9)
+			resp, err := tryRawRequest(a.addr, req)
+			if err != nil {
+				return fmt.Errorf("agent %d: %w", id, err)
+			}
+			if got := len(resp.(*kmsg.MetadataResponse).Brokers); got != n {
+				return fmt.Errorf("agent %d lists %d live agents, want %d", id, got, n)
+			}
 		}
 		return nil
 	})
