@@ -49,6 +49,7 @@ func (a *Agent) controllerLoop(ctx context.Context) {
 				lastRebalance = a.now()
 			}
 			a.electLeaders(ctx, rebalance)
+			a.finishReassignments(ctx)
 		}
 		select {
 		case <-ctx.Done():

@@ -31,6 +31,11 @@ var (
 	errInvalidRecord                = errors.New("agent: invalid record")
 	errOldMessageFormat             = errors.New("agent: message format not supported")
 	errUnknownTopicID               = errors.New("agent: unknown topic id")
+	errOffsetOutOfRange             = errors.New("agent: offset out of range")
+	errElectionNotNeeded            = errors.New("agent: election not needed")
+	errPreferredLeaderNotAvailable  = errors.New("agent: preferred leader not available")
+	errEligibleLeadersNotAvailable  = errors.New("agent: eligible leaders not available")
+	errNoReassignment               = errors.New("agent: no reassignment in progress")
 	errUnsupportedCompression       = errors.New("agent: unsupported compression type")
 	errUnsupportedVersion           = errors.New("agent: not supported yet")
 	errTransactionsUnsupported      = errors.New("agent: transactions are not supported yet")
@@ -101,6 +106,11 @@ var errorCodes = []struct {
 	{errInvalidRecord, kerr.InvalidRecord},
 	{errOldMessageFormat, kerr.UnsupportedForMessageFormat},
 	{errUnknownTopicID, kerr.UnknownTopicID},
+	{errOffsetOutOfRange, kerr.OffsetOutOfRange},
+	{errElectionNotNeeded, kerr.ElectionNotNeeded},
+	{errPreferredLeaderNotAvailable, kerr.PreferredLeaderNotAvailable},
+	{errEligibleLeadersNotAvailable, kerr.EligibleLeadersNotAvailable},
+	{errNoReassignment, kerr.NoReassignmentInProgress},
 	{errUnsupportedCompression, kerr.UnsupportedCompressionType},
 	{errUnsupportedVersion, kerr.UnsupportedVersion},
 	{errTransactionsUnsupported, kerr.InvalidTxnState},

@@ -311,6 +311,13 @@ func (f *fetcher) apply(p *partition, rp *kmsg.FetchResponseTopicPartition) erro
 			return err
 		}
 	}
+	// Follow the leader's log start offset (DeleteRecords, retention).
+	if ls := rp.LogStartOffset; ls > p.log.LogStartOffset() && ls <= p.log.LogEndOffset() {
+		if err := p.log.DeleteRecordsBefore(ls); err != nil {
+			return err
+		}
+	}
+	p.leaderHW.Store(rp.HighWatermark)
 	p.advanceHighWatermark(min(rp.HighWatermark, p.log.LogEndOffset()))
 	return nil
 }

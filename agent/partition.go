@@ -28,6 +28,9 @@ type partition struct {
 	// following is the leader this replica fetches from, -1 when leading
 	// or when there is no live leader.
 	following atomic.Int32
+	// leaderHW is the high watermark the leader last reported to this
+	// follower (DescribeLogDirs reports the follower's lag behind it).
+	leaderHW atomic.Int64
 
 	mu         sync.Mutex
 	waiters    map[*fetchWaiter]struct{} // guarded by mu; woken when the HW moves

@@ -76,13 +76,13 @@ func (s *partitionSet) reconcile() {
 	a := s.a
 	topics := a.cache.Topics()
 	live := make(map[metadata.TopicID]bool, len(topics))
+	var gone []*partition
 	for _, t := range topics {
 		live[t.ID] = true
-		s.reconcileTopic(t)
+		gone = append(gone, s.reconcileTopic(t)...)
 	}
 	// Close and delete partitions of topics that no longer exist.
 	s.mu.Lock()
-	var gone []*partition
 	for id, ps := range s.byTopic {
 		if !live[id] {
 			gone = append(gone, ps...)
@@ -106,8 +106,10 @@ func (s *partitionSet) reconcile() {
 }
 
 // reconcileTopic opens the partitions of t assigned to this agent and
-// refreshes their config and leadership.
-func (s *partitionSet) reconcileTopic(t metadata.Topic) {
+// refreshes their config and leadership. It returns the partitions no
+// longer assigned here (a reassignment moved them away), now detached, for
+// the caller to delete.
+func (s *partitionSet) reconcileTopic(t metadata.Topic) (removed []*partition) {
 	a := s.a
 	tc := a.cfg.effectiveTopicConfig(t.Configs)
 	s.mu.RLock()
@@ -118,6 +120,11 @@ func (s *partitionSet) reconcileTopic(t metadata.Topic) {
 	changed := len(existing) != len(ps)
 	for i := range ps {
 		if !slices.Contains(t.Replicas[i], a.cfg.NodeID) {
+			if ps[i] != nil {
+				removed = append(removed, ps[i])
+				ps[i] = nil
+				changed = true
+			}
 			continue
 		}
 		if ps[i] == nil {
@@ -143,6 +150,7 @@ func (s *partitionSet) reconcileTopic(t metadata.Topic) {
 		s.byTopic[t.ID] = ps
 		s.mu.Unlock()
 	}
+	return removed
 }
 
 func (s *partitionSet) open(t metadata.Topic, idx int32, tc topicConfig) (*partition, error) {

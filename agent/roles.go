@@ -38,7 +38,11 @@ func (s *partitionSet) lead(t metadata.Topic, p *partition, st metadata.Partitio
 	p.following.Store(-1)
 	a.fetchers.remove(p)
 	if cur := p.leader.Load(); cur != nil && cur.Epoch() == st.LeaderEpoch {
-		// Same epoch: the controller or this agent changed the ISR.
+		// Same epoch: the controller or this agent changed the ISR, or a
+		// reassignment changed the replicas.
+		if replicas := t.Replicas[p.index]; !slices.Equal(cur.Replicas(), replicas) {
+			cur.SetReplicas(replicas, a.now())
+		}
 		p.advanceHighWatermark(cur.SetISR(st.ISR))
 		return
 	}

@@ -37,6 +37,16 @@ func (a *Agent) Handle(ctx context.Context, req *protocol.Request) (kmsg.Respons
 		return a.handleAlterConfigs(ctx, r)
 	case *kmsg.IncrementalAlterConfigsRequest:
 		return a.handleIncrementalAlterConfigs(ctx, r)
+	case *kmsg.DeleteRecordsRequest:
+		return a.handleDeleteRecords(ctx, r)
+	case *kmsg.DescribeLogDirsRequest:
+		return a.handleDescribeLogDirs(ctx, r)
+	case *kmsg.ElectLeadersRequest:
+		return a.handleElectLeaders(ctx, r)
+	case *kmsg.AlterPartitionAssignmentsRequest:
+		return a.handleAlterPartitionAssignments(ctx, r)
+	case *kmsg.ListPartitionReassignmentsRequest:
+		return a.handleListPartitionReassignments(ctx, r)
 	case *kmsg.CreatePartitionsRequest:
 		return a.handleCreatePartitions(ctx, r)
 	case *kmsg.DescribeClusterRequest:

@@ -73,10 +73,24 @@ type Topic struct {
 	Replicas [][]int32 `json:"replicas"`
 	// Configs holds only the topic-level overrides (Kafka's "dynamic topic
 	// configs"); defaults live in the agent.
-	Configs   map[string]string `json:"configs,omitempty"`
-	CreatedAt time.Time         `json:"created_at"`
+	Configs map[string]string `json:"configs,omitempty"`
+	// Reassignments holds the partitions being moved to other agents, by
+	// partition. While one is in progress, Replicas[p] is the union of the
+	// original replicas and the target ones.
+	Reassignments map[int32]Reassignment `json:"reassignments,omitempty"`
+	CreatedAt     time.Time              `json:"created_at"`
 	// Revision is the store revision this value was read at (not stored).
 	Revision int64 `json:"-"`
+}
+
+// Reassignment is an in-progress move of a partition's replicas.
+type Reassignment struct {
+	// Target is the replica set the partition moves to (preferred leader
+	// first).
+	Target []int32 `json:"target"`
+	// Original is the replica set before the move; cancelling goes back
+	// to it.
+	Original []int32 `json:"original"`
 }
 
 // Partitions is the topic's partition count.
@@ -165,6 +179,16 @@ func (t *Topic) Validate() error {
 			}
 		}
 	}
+	for p, r := range t.Reassignments {
+		if p < 0 || int(p) >= len(t.Replicas) || len(r.Target) == 0 || len(r.Original) == 0 {
+			return fmt.Errorf("%w: topic %q has a malformed reassignment of partition %d", ErrInvalid, t.Name, p)
+		}
+		for _, id := range append(slices.Clone(r.Target), r.Original...) {
+			if !slices.Contains(t.Replicas[p], id) {
+				return fmt.Errorf("%w: topic %q partition %d is reassigned to or from agent %d, which is not among its replicas", ErrInvalid, t.Name, p, id)
+			}
+		}
+	}
 	return nil
 }
 
@@ -178,6 +202,13 @@ func (t Topic) Clone() Topic {
 		t.Replicas = rs
 	}
 	t.Configs = maps.Clone(t.Configs)
+	if t.Reassignments != nil {
+		rs := make(map[int32]Reassignment, len(t.Reassignments))
+		for p, r := range t.Reassignments {
+			rs[p] = Reassignment{Target: slices.Clone(r.Target), Original: slices.Clone(r.Original)}
+		}
+		t.Reassignments = rs
+	}
 	return t
 }
 

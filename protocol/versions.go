@@ -29,11 +29,16 @@ var apiTable = []struct {
 	{kmsg.CreateTopics, VersionRange{2, 7}},
 	{kmsg.DeleteTopics, VersionRange{1, 6}},
 	{kmsg.InitProducerID, VersionRange{0, 5}},
+	{kmsg.DeleteRecords, VersionRange{0, 2}},
 	{kmsg.OffsetForLeaderEpoch, VersionRange{2, 4}},
 	{kmsg.DescribeConfigs, VersionRange{1, 4}},
 	{kmsg.AlterConfigs, VersionRange{0, 2}},
 	{kmsg.IncrementalAlterConfigs, VersionRange{0, 1}},
+	{kmsg.DescribeLogDirs, VersionRange{1, 4}},
 	{kmsg.CreatePartitions, VersionRange{0, 3}},
+	{kmsg.ElectLeaders, VersionRange{0, 2}},
+	{kmsg.AlterPartitionAssignments, VersionRange{0, 1}},
+	{kmsg.ListPartitionReassignments, VersionRange{0, 0}},
 	{kmsg.DescribeCluster, VersionRange{0, 1}},
 	// The classic consumer-group protocol and committed offsets. The
 	// KIP-848 APIs (ConsumerGroupHeartbeat, ConsumerGroupDescribe) are not

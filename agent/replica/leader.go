@@ -186,6 +186,32 @@ func (l *Leader) SetISR(isr []int32) (hw int64) {
 	return l.hw
 }
 
+// SetReplicas changes the replica set (a reassignment added or removed
+// replicas): new followers start as not yet fetched, removed ones are
+// forgotten. The ISR is left to SetISR.
+func (l *Leader) SetReplicas(replicas []int32, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.replicas = slices.Clone(replicas)
+	for _, r := range replicas {
+		if _, ok := l.followers[r]; !ok && r != l.self {
+			l.followers[r] = &follower{leo: -1, lastCaughtUp: now, prevFetchTime: now}
+		}
+	}
+	for id := range l.followers {
+		if !slices.Contains(replicas, id) {
+			delete(l.followers, id)
+		}
+	}
+}
+
+// Replicas returns the replica set.
+func (l *Leader) Replicas() []int32 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.replicas)
+}
+
 // FollowerLEO returns what the leader knows of a follower's LEO (-1 if it
 // has not fetched).
 func (l *Leader) FollowerLEO(id int32) int64 {
