@@ -179,5 +179,9 @@ func (a *Agent) produceTo(ctx context.Context, topic string, idx int32, records 
 	if errors.Is(err, log.ErrClosed) {
 		err = fmt.Errorf("%w: %s-%d is closing", errNotLeader, topic, idx)
 	}
+	if err == nil && !res.Duplicate {
+		p.counts.bytesIn.Add(float64(len(records)))
+		p.counts.recordsIn.Add(float64(res.LastOffset - res.BaseOffset + 1))
+	}
 	return p, res, batches, err
 }

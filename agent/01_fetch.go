@@ -132,8 +132,14 @@ func fetchStream(resp *kmsg.FetchResponse, parts []*fetchPart) *protocol.FetchSt
 	for _, fp := range parts {
 		pi := next[fp.topic]
 		next[fp.topic]++
+		var bytes int64
 		for _, c := range fp.chunks {
 			sections[fp.topic][pi] = append(sections[fp.topic][pi], protocol.FileSection{File: c.File(), Offset: c.Pos, Length: c.Len})
+			bytes += c.Len
+		}
+		if n := len(fp.chunks); n > 0 && !fp.replica {
+			fp.p.counts.bytesOut.Add(float64(bytes))
+			fp.p.counts.recordsOut.Add(float64(max(0, fp.chunks[n-1].Last+1-fp.offset)))
 		}
 	}
 	return protocol.NewFetchStream(resp, sections, func() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,6 +50,11 @@ type Agent struct {
 	controller atomic.Int32  // the controller's agent id, -1 if unknown
 	isrKick    chan struct{} // wakes isrLoop
 
+	metrics *metrics
+	httpLn  net.Listener
+	httpSrv *http.Server
+	serving atomic.Bool // the Kafka listener is accepting
+
 	ctx    context.Context // cancelled by Close; parent of every goroutine
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -77,6 +83,7 @@ func New(cfg Config) (*Agent, error) {
 	a.pids.a = a
 	a.controller.Store(-1)
 	a.isrKick = make(chan struct{}, 1)
+	a.metrics = newMetrics(a)
 	return a, nil
 }
 
@@ -124,8 +131,13 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	a.goRun(a.isrLoop)
 	a.goRun(a.controllerLoop)
 	a.goRun(a.acceptLoop)
+	a.serving.Store(true)
+	if err := a.startHTTP(); err != nil {
+		return err
+	}
 	a.logger.Info("agent ready",
 		"kafka_addr", a.ln.Addr().String(),
+		"http_addr", a.httpAddr(),
 		"advertised", net.JoinHostPort(a.advHost, strconv.Itoa(int(a.advPort))),
 		"cluster_id", a.clusterID,
 		"data_dir", a.cfg.DataDir,
@@ -386,6 +398,7 @@ func (a *Agent) acceptLoop(ctx context.Context) {
 		a.connID++
 		id := a.connID
 		a.connMu.Unlock()
+		a.metrics.connections.Inc()
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
@@ -393,6 +406,7 @@ func (a *Agent) acceptLoop(ctx context.Context) {
 				a.connMu.Lock()
 				delete(a.conns, conn)
 				a.connMu.Unlock()
+				a.metrics.connections.Dec()
 			}()
 			cfg := connCfg
 			cfg.ID = id
@@ -423,6 +437,9 @@ func (a *Agent) close() error {
 	}
 	if a.ln != nil {
 		_ = a.ln.Close()
+	}
+	if a.httpSrv != nil {
+		_ = a.httpSrv.Close()
 	}
 	a.connMu.Lock()
 	for c := range a.conns {

@@ -25,6 +25,11 @@ type Config struct {
 	AdvertisedAddr string
 	// Rack is the agent's rack (availability zone), reported in Metadata.
 	Rack string
+	// HTTPAddr is where the agent serves /metrics, /healthz and /readyz
+	// (host:port; port 0 picks one; empty turns it off).
+	HTTPAddr string
+	// Pprof also serves Go's profiles under /debug/pprof/ on HTTPAddr.
+	Pprof bool
 	// DataDir holds the partition logs and, when etcd is embedded, its data.
 	DataDir string
 
@@ -96,6 +101,7 @@ func NewConfig() Config {
 	return Config{
 		NodeID:                   1,
 		Listen:                   ":9092",
+		HTTPAddr:                 ":9644",
 		DataDir:                  "./data",
 		EtcdPrefix:               "/strata/",
 		SessionTimeout:           4 * time.Second,

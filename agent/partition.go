@@ -18,6 +18,7 @@ type partition struct {
 	index   int32
 	dir     string
 	log     *log.Log
+	counts  *partitionCounters
 
 	cfg         atomic.Pointer[topicConfig]
 	hw          atomic.Int64 // high watermark: first offset not visible to consumers

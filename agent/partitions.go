@@ -101,6 +101,7 @@ func (s *partitionSet) reconcile() {
 			a.logger.Error("delete partition log", "topic", p.topic, "partition", p.index, "err", err)
 		}
 		_ = os.Remove(filepath.Dir(p.dir))
+		a.metrics.forget(p.topic, p.index)
 		a.logger.Info("deleted partition", "topic", p.topic, "partition", p.index)
 	}
 }
@@ -160,7 +161,7 @@ func (s *partitionSet) open(t metadata.Topic, idx int32, tc topicConfig) (*parti
 	if err != nil {
 		return nil, fmt.Errorf("open log %s: %w", dir, err)
 	}
-	p := &partition{topic: t.Name, topicID: t.ID, index: idx, dir: dir, log: l}
+	p := &partition{topic: t.Name, topicID: t.ID, index: idx, dir: dir, log: l, counts: a.metrics.forPartition(t.Name, idx)}
 	p.following.Store(-1)
 	// A lone replica's records are committed once written, so its high
 	// watermark starts at the recovered log end. A replica of several may

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -12,6 +13,16 @@ import (
 // Handle serves one Kafka request; protocol.ServeConn calls it in request
 // order for each connection. It implements protocol.Handler.
 func (a *Agent) Handle(ctx context.Context, req *protocol.Request) (kmsg.Response, error) {
+	start := time.Now()
+	resp, err := a.dispatch(ctx, req)
+	if err == nil {
+		a.metrics.observeRequest(req.Body.Key(), time.Since(start), resp)
+	}
+	return resp, err
+}
+
+// dispatch calls the handler of req's API.
+func (a *Agent) dispatch(ctx context.Context, req *protocol.Request) (kmsg.Response, error) {
 	switch r := req.Body.(type) {
 	case *kmsg.ProduceRequest:
 		return a.handleProduce(ctx, r)

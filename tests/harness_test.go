@@ -53,10 +53,11 @@ type agentProc struct {
 	args    []string
 	addr    string // Kafka listener host:port
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	logs   bytes.Buffer // guarded by mu
-	exited chan struct{}
+	mu       sync.Mutex
+	httpAddr string // guarded by mu; the HTTP listener of the current run
+	cmd      *exec.Cmd
+	logs     bytes.Buffer // guarded by mu
+	exited   chan struct{}
 }
 
 // startAgent starts an agent on a random loopback port with its own data
@@ -72,7 +73,7 @@ func startAgent(t testing.TB, extra ...string) *agentProc {
 
 func (p *agentProc) start(listen string) {
 	p.t.Helper()
-	args := append([]string{"agent", "--listen", listen, "--data-dir", p.dataDir, "--log-format", "json", "--log-level", "info"}, p.args...)
+	args := append([]string{"agent", "--listen", listen, "--http-addr", "127.0.0.1:0", "--data-dir", p.dataDir, "--log-format", "json", "--log-level", "info"}, p.args...)
 	cmd := exec.Command(strataBin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -111,10 +112,14 @@ func (p *agentProc) readLogs(r io.Reader, ready chan<- string) {
 		p.logs.WriteByte('\n')
 		p.mu.Unlock()
 		var rec struct {
-			Msg  string `json:"msg"`
-			Addr string `json:"kafka_addr"`
+			Msg      string `json:"msg"`
+			Addr     string `json:"kafka_addr"`
+			HTTPAddr string `json:"http_addr"`
 		}
 		if json.Unmarshal(line, &rec) == nil && rec.Msg == "agent ready" {
+			p.mu.Lock()
+			p.httpAddr = rec.HTTPAddr
+			p.mu.Unlock()
 			select {
 			case ready <- rec.Addr:
 			default:

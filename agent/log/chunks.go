@@ -12,6 +12,8 @@ import (
 type Chunk struct {
 	seg      *segment
 	Pos, Len int64
+	// Last is the last offset of the chunk's last batch.
+	Last int64
 }
 
 // File is the segment file the chunk lies in. With the OS file system it is
@@ -92,10 +94,12 @@ func segmentChunk(s *segment, offset, budget, maxOffset int64, minOne bool, hb [
 		if c.Len+h.size() > budget {
 			if minOne && c.Len == 0 {
 				c.Len = h.size() // the first batch whole, even above the budget
+				c.Last = h.lastOffset()
 			}
 			return c, true, nil
 		}
 		c.Len += h.size()
+		c.Last = h.lastOffset()
 		end += h.size()
 		if end >= limit {
 			return c, false, nil

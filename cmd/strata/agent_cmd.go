@@ -4,12 +4,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -51,7 +47,7 @@ const agentExample = `  # Single-node broker with defaults
 // newAgentCmd is `strata agent`: flags and STRATA_* variables → agent.Config.
 func newAgentCmd() *cobra.Command {
 	cfg := agent.NewConfig()
-	var etcdEndpoints, logLevel, logFormat, pprofAddr string
+	var etcdEndpoints, logLevel, logFormat string
 	cmd := &cobra.Command{
 		Use:     "agent",
 		Short:   "Run a Strata agent (the broker)",
@@ -69,13 +65,6 @@ func newAgentCmd() *cobra.Command {
 			cfg.Logger = logger
 			if etcdEndpoints != "" {
 				cfg.EtcdEndpoints = strings.Split(etcdEndpoints, ",")
-			}
-			if pprofAddr != "" {
-				stop, err := servePprof(pprofAddr, logger)
-				if err != nil {
-					return err
-				}
-				defer stop()
 			}
 			return runAgent(cmd, cfg)
 		},
@@ -120,7 +109,8 @@ func newAgentCmd() *cobra.Command {
 	f.DurationVar(&cfg.Groups.OffsetsRetentionCheckInterval, "offsets-retention-check-interval", cfg.Groups.OffsetsRetentionCheckInterval, "how often expired offsets, offsets of deleted topics and empty groups are removed")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
-	f.StringVar(&pprofAddr, "pprof-addr", "", "serve Go's net/http/pprof profiles on this address (e.g. 127.0.0.1:6060); off by default")
+	f.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "HTTP listener for /metrics (Prometheus), /healthz and /readyz; empty turns it off")
+	f.BoolVar(&cfg.Pprof, "pprof", false, "also serve Go's profiles under /debug/pprof/ on --http-addr")
 	return cmd
 }
 
@@ -141,30 +131,6 @@ func runAgent(cmd *cobra.Command, cfg agent.Config) error {
 	case <-a.Done():
 	}
 	return a.Close()
-}
-
-// servePprof serves net/http/pprof on addr until stop is called.
-func servePprof(addr string, logger *slog.Logger) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("--pprof-addr %s: %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
-			logger.Error("pprof server", "err", err)
-		}
-	}()
-	logger.Info("serving pprof", "addr", ln.Addr().String())
-	return func() { _ = srv.Close(); <-done }, nil
 }
 
 // applyEnv sets every flag not given on the command line from its STRATA_*
