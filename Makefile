@@ -23,10 +23,10 @@ run: build
 
 ## cluster: three agents on 127.0.0.1:9092-9094 that host their own etcd cluster (data in ./data/cluster); Ctrl-C stops them
 cluster: build
-	@echo "starting agents 1-3 on 127.0.0.1:9092, 9093, 9094 (etcd peers on 2380, 2382, 2384); Ctrl-C stops them"
+	@echo "starting agents 1-3 on 127.0.0.1:9092, 9093, 9094 (metrics on 9644-9646, etcd peers on 2380, 2382, 2384); Ctrl-C stops them"
 	@bash -c 'members=a1=http://127.0.0.1:2380,a2=http://127.0.0.1:2382,a3=http://127.0.0.1:2384; pids=; \
 	for i in 1 2 3; do \
-	  $(STRATA) agent --node-id $$i --listen 127.0.0.1:$$((9091+i)) --data-dir $(DATA)/cluster/$$i \
+	  $(STRATA) agent --node-id $$i --listen 127.0.0.1:$$((9091+i)) --http-addr 127.0.0.1:$$((9643+i)) --data-dir $(DATA)/cluster/$$i \
 	    --etcd-name a$$i --etcd-listen-peer 127.0.0.1:$$((2378+2*i)) --etcd-listen-client 127.0.0.1:$$((2377+2*i)) \
 	    --etcd-initial-cluster $$members & pids="$$pids $$!"; \
 	done; \

@@ -40,9 +40,9 @@ const agentExample = `  # Single-node broker with defaults
 
   # Three agents on one host hosting their own etcd cluster (what make cluster runs)
   M=a1=http://127.0.0.1:2380,a2=http://127.0.0.1:2382,a3=http://127.0.0.1:2384
-  strata agent --node-id 1 --listen 127.0.0.1:9092 --data-dir data/cluster/1 \
+  strata agent --node-id 1 --listen 127.0.0.1:9092 --http-addr 127.0.0.1:9644 --data-dir data/cluster/1 \
     --etcd-name a1 --etcd-listen-peer 127.0.0.1:2380 --etcd-listen-client 127.0.0.1:2379 --etcd-initial-cluster $M
-  (likewise --node-id 2 on 9093 with a2 on 2382/2381, --node-id 3 on 9094 with a3 on 2384/2383)`
+  (likewise --node-id 2 on 9093/9645 with a2 on 2382/2381, --node-id 3 on 9094/9646 with a3 on 2384/2383)`
 
 // newAgentCmd is `strata agent`: flags and STRATA_* variables → agent.Config.
 func newAgentCmd() *cobra.Command {
