@@ -166,6 +166,7 @@ type Store interface {
 	ProducerIDs
 	Coordinators
 	Groups
+	Catalogue
 	Watcher
 	// Revision returns the store's current revision.
 	Revision(ctx context.Context) (int64, error)

@@ -1,6 +1,9 @@
 // Package tiering moves closed log segments to object storage and reads
-// them back. This file set holds its foundation: the ObjectStore interface
-// that every object store implements, its errors, and the key rules.
+// them back. This package holds the foundation: the ObjectStore interface
+// that every object store implements, its errors, the key rules and the
+// keys of a segment's objects. Package tiering/remote builds the tier on
+// it: the uploader, the remote reader and its cache, remote retention and
+// the orphan sweeper.
 //
 // Implementations:
 //
@@ -22,6 +25,16 @@
 // base offset and leader epoch), so a retried upload overwrites the same
 // object instead of creating a second one, and Put's atomic replacement
 // makes that safe.
+//
+// A segment's objects are under
+//
+//	<cluster-id>/<topic-id>/<partition>/<base-offset %020d>-<leader-epoch>.log
+//
+// and the same stem with .index and .timeindex (NewSegmentKeys,
+// ParseSegmentKey): the cluster id first, so clusters can share a bucket;
+// the partition's objects under one prefix, sorted by base offset; the
+// uploading leader's epoch last, so a retry by the same leader rewrites
+// the same objects while a later leader never overwrites them.
 //
 // Two keys must not nest: "a/b" and "a/b/c" cannot both hold objects in a
 // store backed by a file system (fsstore, versitygw's posix backend), which

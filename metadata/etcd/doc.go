@@ -29,13 +29,22 @@
 //	<p>groups/<%04d shard>/<group>/offsets/<topic>/<%010d partition>
 //	                                     {"v":1,"topic_id":"<hex>","offset":42,"leader_epoch":0,
 //	                                      "metadata":"…","commit_time":"<RFC 3339>"}
+//	<p>catalogue/<topic id>/<%010d partition>/<%020d base offset>
+//	                                     {"v":1,"base_offset":0,"last_offset":99,
+//	                                      "base_timestamp":…,"max_timestamp":…,"size":1048576,
+//	                                      "leader_epoch":3,"epoch_starts":[{"epoch":2,
+//	                                      "start_offset":0},…],"crc32c":…,"log_key":"…",
+//	                                      "index_key":"…","time_index_key":"…",
+//	                                      "uploaded_at":"<RFC 3339>","uploaded_by":1}
 //
 // Group ids may hold any bytes, so <group> is the id path-escaped
 // (url.PathEscape: '/' and '%' among others become %XX). A group's shard is
 // chosen by the group coordinator (package agent/group) and fixed for the
 // life of the cluster. The group snapshot ("meta") exists once the group
 // has used the group protocol; a group that only commits offsets has only
-// offsets. Reserved for later use: <p>catalogue/…, <p>txn/….
+// offsets. A catalogue entry describes one segment offloaded to the object
+// store (metadata.RemoteSegment); base offsets are zero-padded so a
+// partition's entries sort by offset. Reserved for later use: <p>txn/….
 //
 // Every JSON value carries "v", the value's format version (1). A reader
 // rejects a larger version with ErrVersion instead of misreading it; fields
@@ -70,7 +79,14 @@
 //     commits and deletes of many partitions are split into transactions
 //     of at most 128 operations (etcd's default --max-txn-ops).
 //   - LoadGroups and ListGroups read their range in pages of 1,000 keys,
-//     all at the revision of the first page.
+//     all at the revision of the first page; so does RemoteSegments.
+//   - AddRemoteSegment reads the entry at the new base offset, the entries
+//     up to its last offset and its predecessor in one transaction, then
+//     puts the entry in a transaction that requires, by range compares,
+//     that no entry starts in [base, last], that the predecessor is
+//     unchanged and that nothing lies between the two: entries never
+//     overlap. If that fails it reads again. DeleteRemoteTopic is one
+//     range delete of the topic's catalogue directory.
 //
 // Watch runs one etcd watch on the whole prefix and turns its events into
 // metadata.Events with the decoded values; changes to keys no event kind

@@ -19,6 +19,7 @@ const (
 	keyProducerIDs = "producer-ids/next"
 	dirCoordinator = "coordinators/"
 	dirGroups      = "groups/"
+	dirCatalogue   = "catalogue/"
 )
 
 // keys builds and parses keys under one prefix.
@@ -103,6 +104,22 @@ func (k keys) parseGroupKey(key string) (groupKey, error) {
 	}
 	gk.partition = metadata.GroupPartition{Topic: topic, Partition: int32(p)}
 	return gk, nil
+}
+
+// catalogueTopic is the directory of one topic's remote segments.
+func (k keys) catalogueTopic(id metadata.TopicID) string {
+	return k.prefix + dirCatalogue + id.String() + "/"
+}
+
+// cataloguePartition is the directory of one partition's remote segments.
+func (k keys) cataloguePartition(tp metadata.TopicPartition) string {
+	return fmt.Sprintf("%s%010d/", k.catalogueTopic(tp.TopicID), tp.Partition)
+}
+
+// catalogueSegment is the key of the remote segment at base; the offset is
+// zero-padded to 20 digits so keys sort by offset.
+func (k keys) catalogueSegment(tp metadata.TopicPartition, base int64) string {
+	return fmt.Sprintf("%s%020d", k.cataloguePartition(tp), base)
 }
 
 // partitions is the directory of one topic's partition states.

@@ -41,6 +41,7 @@ type data struct {
 	nextPID   int64                                               // guarded by mu
 	claims    map[metadata.CoordinatorShard]claimEntry            // guarded by mu
 	groups    map[groupKey]*groupEntry                            // guarded by mu
+	catalogue map[metadata.TopicPartition][]catalogueEntry        // guarded by mu; sorted by base
 	// history holds the events of every revision above compacted, in
 	// order. Values in it are never modified; watchers get clones.
 	history   []metadata.Event // guarded by mu
@@ -65,6 +66,8 @@ func New() *Store {
 		claims: make(map[metadata.CoordinatorShard]claimEntry),
 		groups: make(map[groupKey]*groupEntry),
 		notify: make(chan struct{}),
+
+		catalogue: make(map[metadata.TopicPartition][]catalogueEntry),
 	}
 	return newStore(d)
 }

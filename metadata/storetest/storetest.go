@@ -68,6 +68,14 @@ func Run(t *testing.T, newStore NewStore) {
 		{"GroupsFenced", testGroupsFenced},
 		{"GroupsInvalid", testGroupsInvalid},
 		{"GroupsLarge", testGroupsLarge},
+		{"Catalogue", testCatalogue},
+		{"CatalogueIdempotent", testCatalogueIdempotent},
+		{"CatalogueConflict", testCatalogueConflict},
+		{"CatalogueDelete", testCatalogueDelete},
+		{"CatalogueDeleteTopic", testCatalogueDeleteTopic},
+		{"CatalogueInvalid", testCatalogueInvalid},
+		{"CatalogueReopen", testCatalogueReopen},
+		{"CatalogueRace", testCatalogueRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore) })
