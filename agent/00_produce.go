@@ -168,6 +168,9 @@ func (a *Agent) produceTo(ctx context.Context, topic string, idx int32, records 
 	if n := p.isrSize(); acks == -1 && n < tc.minInsync {
 		return p, res, batches, fmt.Errorf("%w: %d in sync, min.insync.replicas=%d", errNotEnoughReplicas, n, tc.minInsync)
 	}
+	if err := a.diskFull(); err != nil {
+		return p, res, batches, err
+	}
 	if !a.leaseValid() {
 		return p, res, batches, fmt.Errorf("%w: this agent cannot renew its registration, so it may no longer lead %s-%d", errNotLeader, topic, idx)
 	}

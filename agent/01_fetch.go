@@ -90,7 +90,7 @@ func (a *Agent) handleFetch(ctx context.Context, req *kmsg.FetchRequest) (kmsg.R
 		}
 	}()
 	for {
-		total, failed := readFetch(parts, maxBytes)
+		total, failed := a.readFetch(ctx, parts, maxBytes)
 		if total >= minBytes || failed || req.MaxWaitMillis <= 0 || ctx.Err() != nil {
 			break
 		}
@@ -140,6 +140,9 @@ func fetchStream(resp *kmsg.FetchResponse, parts []*fetchPart) *protocol.FetchSt
 		if n := len(fp.chunks); n > 0 && !fp.replica {
 			fp.p.counts.bytesOut.Add(float64(bytes))
 			fp.p.counts.recordsOut.Add(float64(max(0, fp.chunks[n-1].Last+1-fp.offset)))
+		} else if data := fp.resp.RecordBatches; len(data) > 0 && !fp.replica {
+			fp.p.counts.bytesOut.Add(float64(len(data)))
+			fp.p.counts.recordsOut.Add(float64(max(0, lastOffsetIn(data)+1-fp.offset)))
 		}
 	}
 	return protocol.NewFetchStream(resp, sections, func() {
@@ -201,7 +204,7 @@ func (a *Agent) resolveFetch(req *kmsg.FetchRequest, resp *kmsg.FetchResponse) [
 // readFetch fills every partition's records within the byte budget. It
 // reports the bytes collected and whether any partition failed (a failed
 // partition answers the fetch at once, as Kafka does).
-func readFetch(parts []*fetchPart, maxBytes int) (total int, failed bool) {
+func (a *Agent) readFetch(ctx context.Context, parts []*fetchPart, maxBytes int) (total int, failed bool) {
 	for _, fp := range parts {
 		if fp.p == nil {
 			failed = true
@@ -212,7 +215,11 @@ func readFetch(parts []*fetchPart, maxBytes int) (total int, failed bool) {
 		fp.chunks = fp.chunks[:0]
 		hw := p.highWatermark()
 		sp.HighWatermark, sp.LastStableOffset = hw, hw
-		sp.LogStartOffset = p.log.LogStartOffset()
+		localStart := p.log.LogStartOffset()
+		sp.LogStartOffset = localStart
+		if !fp.replica {
+			sp.LogStartOffset = a.logStartOffset(ctx, p)
+		}
 		// Kafka sends an empty, never a null, record set: librdkafka rejects
 		// a null one (size -1) as a protocol error.
 		sp.RecordBatches = []byte{}
@@ -232,6 +239,20 @@ func readFetch(parts []*fetchPart, maxBytes int) (total int, failed bool) {
 		if limit <= 0 && total > 0 {
 			continue
 		}
+		if !fp.replica && fp.offset < localStart {
+			// Older than the local log: from the object tier.
+			data, err := a.readRemote(ctx, p, fp.offset, max(limit, 0), upTo, total == 0)
+			if err != nil {
+				sp.ErrorCode = errorCode(err)
+				failed = true
+				continue
+			}
+			if len(data) > 0 {
+				sp.RecordBatches = data
+				total += len(data)
+			}
+			continue
+		}
 		var err error
 		fp.chunks, err = p.log.ReadChunks(fp.chunks, fp.offset, max(limit, 0), upTo, total == 0)
 		if err != nil {
@@ -244,4 +265,19 @@ func readFetch(parts []*fetchPart, maxBytes int) (total int, failed bool) {
 		}
 	}
 	return total, failed
+}
+
+// lastOffsetIn returns the last offset of the last whole batch in data, -1
+// if there is none.
+func lastOffsetIn(data []byte) int64 {
+	last := int64(-1)
+	for len(data) >= protocol.RecordBatchOverhead {
+		h, err := protocol.ParseBatchHeader(data)
+		if err != nil || int(h.Size()) > len(data) {
+			break
+		}
+		last = h.LastOffset()
+		data = data[h.Size():]
+	}
+	return last
 }

@@ -1,13 +1,15 @@
 package agent
 
-// ListOffsets, versions 1–8.
+// ListOffsets, versions 1–9.
 //
-// Timestamps: -2 earliest (log start offset), -1 latest (high watermark;
-// equal to the last stable offset until transactions exist), -3 the record
-// with the largest timestamp (v7+), -4 earliest local offset (v8+; the log
-// start offset until tiering keeps history elsewhere). A timestamp t >= 0
-// returns the first record whose timestamp is >= t, or offset -1 when there
-// is none. Any other negative timestamp gets INVALID_REQUEST.
+// Timestamps: -2 earliest (the log start offset, in the object tier when
+// older data was offloaded), -1 latest (high watermark; equal to the last
+// stable offset until transactions exist), -3 the record with the largest
+// timestamp (v7+), -4 the earliest offset on local disk (v8+), -5 the end of
+// the offsets in the object tier (v9+; -1 when nothing is offloaded). A
+// timestamp t >= 0 returns the first record whose timestamp is >= t, looked
+// up in the object tier first, or offset -1 when there is none. Any other
+// negative timestamp gets INVALID_REQUEST.
 
 import (
 	"context"
@@ -19,10 +21,11 @@ import (
 )
 
 const (
-	offsetLatest      = -1
-	offsetEarliest    = -2
-	offsetMaxTime     = -3
-	offsetEarliestLoc = -4
+	offsetLatest       = -1
+	offsetEarliest     = -2
+	offsetMaxTime      = -3
+	offsetEarliestLoc  = -4
+	offsetLatestTiered = -5
 )
 
 func (a *Agent) handleListOffsets(ctx context.Context, req *kmsg.ListOffsetsRequest) (kmsg.Response, error) {
@@ -43,7 +46,7 @@ func (a *Agent) handleListOffsets(ctx context.Context, req *kmsg.ListOffsetsRequ
 				err = checkLeaderEpoch(p, rp.CurrentLeaderEpoch)
 			}
 			if err == nil {
-				sp.Offset, sp.Timestamp, err = listOffset(p, rp.Timestamp, req.Version)
+				sp.Offset, sp.Timestamp, err = a.listOffset(ctx, p, rp.Timestamp, req.Version)
 				sp.LeaderEpoch = p.leaderEpoch.Load()
 			}
 			if err != nil {
@@ -58,12 +61,19 @@ func (a *Agent) handleListOffsets(ctx context.Context, req *kmsg.ListOffsetsRequ
 }
 
 // listOffset resolves one ListOffsets timestamp to (offset, timestamp).
-func listOffset(p *partition, ts int64, version int16) (int64, int64, error) {
+func (a *Agent) listOffset(ctx context.Context, p *partition, ts int64, version int16) (int64, int64, error) {
 	switch {
 	case ts == offsetLatest:
 		return p.highWatermark(), -1, nil
-	case ts == offsetEarliest, ts == offsetEarliestLoc && version >= 8:
+	case ts == offsetEarliest:
+		return a.logStartOffset(ctx, p), -1, nil
+	case ts == offsetEarliestLoc && version >= 8:
 		return p.log.LogStartOffset(), -1, nil
+	case ts == offsetLatestTiered && version >= 9:
+		if segs := a.remoteSegments(ctx, p); len(segs) > 0 {
+			return segs[len(segs)-1].LastOffset, -1, nil
+		}
+		return -1, -1, nil
 	case ts == offsetMaxTime && version >= 7:
 		maxTS, off := p.log.MaxTimestamp()
 		if off < 0 || off >= p.highWatermark() {
@@ -73,11 +83,23 @@ func listOffset(p *partition, ts int64, version int16) (int64, int64, error) {
 	case ts < 0:
 		return -1, -1, fmt.Errorf("%w: timestamp %d is not a ListOffsets query this version supports", errInvalidRequest, ts)
 	}
+	start := a.logStartOffset(ctx, p)
+	if segs := a.remoteSegments(ctx, p); len(segs) > 0 && segs[len(segs)-1].MaxTimestamp >= ts {
+		if t := a.tier.Load(); t != nil {
+			raw, found, err := t.rd.FindByTimestamp(ctx, segs, ts)
+			if err != nil {
+				return -1, -1, err
+			}
+			if found {
+				return offsetInBatch(raw, ts, start, p.highWatermark())
+			}
+		}
+	}
 	raw, found, err := p.log.FindByTimestamp(ts)
 	if err != nil || !found {
 		return -1, -1, err
 	}
-	return offsetInBatch(raw, ts, p.log.LogStartOffset(), p.highWatermark())
+	return offsetInBatch(raw, ts, start, p.highWatermark())
 }
 
 // offsetInBatch finds the first record at or after ts within one batch.

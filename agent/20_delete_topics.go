@@ -67,10 +67,12 @@ func (a *Agent) resolveTopicRef(name *string, id [16]byte) (metadata.Topic, erro
 }
 
 func (a *Agent) deleteTopic(ctx context.Context, name string) error {
+	t, _ := a.cache.Topic(name)
 	rev, err := a.store.DeleteTopic(ctx, name)
 	if err != nil {
 		return err
 	}
+	a.deleteRemoteTopic(t.ID, name)
 	if err := a.cache.WaitForRevision(ctx, rev); err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func (a *Agent) handleDeleteRecords(ctx context.Context, req *kmsg.DeleteRecords
 				p, err = a.leaderPartition(t, rp.Partition)
 			}
 			if err == nil {
-				sp.LowWatermark, err = deleteRecordsBefore(p, rp.Offset)
+				sp.LowWatermark, err = a.deleteRecordsBefore(ctx, p, rp.Offset)
 			}
 			if err != nil {
 				sp.ErrorCode = errorCode(err)
@@ -45,7 +45,9 @@ func (a *Agent) handleDeleteRecords(ctx context.Context, req *kmsg.DeleteRecords
 }
 
 // deleteRecordsBefore advances p's log start to offset and returns it.
-func deleteRecordsBefore(p *partition, offset int64) (int64, error) {
+// Below the local log start the offset only moves the log start within the
+// object tier; remote segments wholly below it are deleted at once.
+func (a *Agent) deleteRecordsBefore(ctx context.Context, p *partition, offset int64) (int64, error) {
 	hw := p.highWatermark()
 	if offset == -1 {
 		offset = hw
@@ -53,10 +55,14 @@ func deleteRecordsBefore(p *partition, offset int64) (int64, error) {
 	if offset < 0 || offset > hw {
 		return -1, fmt.Errorf("%w: delete records before %d; the high watermark is %d", errOffsetOutOfRange, offset, hw)
 	}
+	advance(&p.remoteStart, offset)
 	if offset > p.log.LogStartOffset() {
 		if err := p.log.DeleteRecordsBefore(offset); err != nil {
 			return -1, err
 		}
 	}
-	return p.log.LogStartOffset(), nil
+	if a.remoteSegments(ctx, p) != nil {
+		a.tierRetention(ctx, p, a.now(), false)
+	}
+	return a.logStartOffset(ctx, p), nil
 }

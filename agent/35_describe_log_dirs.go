@@ -6,7 +6,9 @@ package agent
 // partition (or those asked for) with its size on local disk and, for a
 // follower, how far its log end is behind the leader's last reported high
 // watermark (0 on the leader). v4 adds the file system's total and usable
-// bytes.
+// bytes. With tiered storage a second entry, named after the object store
+// (file://… or s3://…), lists the bytes each partition this agent leads
+// has in the object tier.
 
 import (
 	"context"
@@ -17,7 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func (a *Agent) handleDescribeLogDirs(_ context.Context, req *kmsg.DescribeLogDirsRequest) (kmsg.Response, error) {
+func (a *Agent) handleDescribeLogDirs(ctx context.Context, req *kmsg.DescribeLogDirsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DescribeLogDirsResponse)
 	dir := kmsg.NewDescribeLogDirsResponseDir()
 	dir.Dir, _ = filepath.Abs(a.parts.logsDir())
@@ -69,5 +71,41 @@ func (a *Agent) handleDescribeLogDirs(_ context.Context, req *kmsg.DescribeLogDi
 		return 0
 	})
 	resp.Dirs = append(resp.Dirs, dir)
+	if rd, ok := a.remoteLogDir(ctx, wanted); ok {
+		resp.Dirs = append(resp.Dirs, rd)
+	}
 	return resp, nil
+}
+
+// remoteLogDir describes the object tier as a log dir: the bytes of each
+// led partition offloaded there.
+func (a *Agent) remoteLogDir(ctx context.Context, wanted func(string, int32) bool) (kmsg.DescribeLogDirsResponseDir, bool) {
+	t := a.tier.Load()
+	if t == nil {
+		return kmsg.DescribeLogDirsResponseDir{}, false
+	}
+	dir := kmsg.NewDescribeLogDirsResponseDir()
+	dir.Dir, dir.TotalBytes, dir.UsableBytes = t.desc, -1, -1
+	byTopic := map[string]int{}
+	for _, p := range a.parts.all() {
+		segs := a.remoteSegments(ctx, p)
+		if len(segs) == 0 || !wanted(p.topic, p.index) {
+			continue
+		}
+		i, ok := byTopic[p.topic]
+		if !ok {
+			tp := kmsg.NewDescribeLogDirsResponseDirTopic()
+			tp.Topic = p.topic
+			dir.Topics = append(dir.Topics, tp)
+			i = len(dir.Topics) - 1
+			byTopic[p.topic] = i
+		}
+		dp := kmsg.NewDescribeLogDirsResponseDirTopicPartition()
+		dp.Partition = p.index
+		for _, s := range segs {
+			dp.Size += s.Size
+		}
+		dir.Topics[i].Partitions = append(dir.Topics[i].Partitions, dp)
+	}
+	return dir, true
 }

@@ -50,6 +50,7 @@ type Agent struct {
 	controller atomic.Int32  // the controller's agent id, -1 if unknown
 	isrKick    chan struct{} // wakes isrLoop
 
+	tier    atomic.Pointer[tier] // nil until the object store is ready
 	metrics *metrics
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -126,6 +127,9 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		return err
 	}
 	a.parts.reconcile() // now that the registration exists, lead what is ours
+	if err := a.startTiering(ctx); err != nil {
+		return err
+	}
 	a.goRun(a.watchMetadata)
 	a.goRun(a.maintenanceLoop)
 	a.goRun(a.isrLoop)
@@ -351,6 +355,7 @@ func (a *Agent) maintenanceLoop(ctx context.Context) {
 	flush := time.NewTicker(time.Second)
 	defer flush.Stop()
 	nextRetention := a.now().Add(a.cfg.RetentionCheckInterval)
+	nextSweep := a.now().Add(a.cfg.Tiering.SweepInterval)
 	for {
 		select {
 		case <-ctx.Done():
@@ -361,7 +366,14 @@ func (a *Agent) maintenanceLoop(ctx context.Context) {
 		if retention {
 			nextRetention = a.now().Add(a.cfg.RetentionCheckInterval)
 		}
-		a.parts.maintain(ctx, retention)
+		sweep := retention && !a.now().Before(nextSweep)
+		if sweep {
+			nextSweep = a.now().Add(a.cfg.Tiering.SweepInterval)
+			if a.controller.Load() == a.cfg.NodeID {
+				a.sweepDeletedTopics(ctx)
+			}
+		}
+		a.parts.maintain(ctx, retention, sweep)
 	}
 }
 
@@ -427,7 +439,11 @@ func (a *Agent) Close() error {
 
 func (a *Agent) close() error {
 	var errs []error
-	if a.cfg.ControlledShutdown && a.registration() != nil && a.ctx != nil && a.ctx.Err() == nil && a.leaseValid() {
+	clean := a.registration() != nil && a.ctx != nil && a.ctx.Err() == nil && a.leaseValid()
+	if clean {
+		a.flushTier() // offload what this agent leads while it still does
+	}
+	if a.cfg.ControlledShutdown && clean {
 		ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
 		a.resignLeadership(ctx)
 		cancel()
@@ -447,6 +463,7 @@ func (a *Agent) close() error {
 	}
 	a.connMu.Unlock()
 	a.wg.Wait()
+	a.closeTiering()
 	a.fetchers.closeAll()
 	a.stopGroups()
 	a.parts.closeAll()

@@ -120,8 +120,16 @@ func TestValidateTopicConfigs(t *testing.T) {
 	}
 	cfg := NewConfig()
 	tc := cfg.effectiveTopicConfig(map[string]string{"retention.ms": "60000", "message.timestamp.type": "LogAppendTime", "flush.messages": "1"})
-	if tc.log.RetentionMS != time.Minute || !tc.logAppendTime || tc.log.FlushMessages != 1 {
+	if tc.log.RetentionMS != time.Minute || tc.retentionMS != time.Minute || !tc.logAppendTime || tc.log.FlushMessages != 1 {
 		t.Errorf("effective config = %+v", tc)
+	}
+	// With remote storage, the local log keeps local.retention.ms.
+	tc = cfg.effectiveTopicConfig(map[string]string{"retention.ms": "86400000", "local.retention.ms": "60000"})
+	if !tc.remote || tc.retentionMS != 24*time.Hour || tc.log.RetentionMS != time.Minute {
+		t.Errorf("tiered effective config = %+v", tc)
+	}
+	if err := validateTopicConfigs(map[string]string{"retention.ms": "1000", "local.retention.ms": "2000"}); err == nil {
+		t.Error("local.retention.ms above retention.ms accepted")
 	}
 }
 

@@ -91,6 +91,9 @@ type Config struct {
 	// offsets.retention.check.interval.ms. Its Logger is the agent's.
 	Groups group.Config
 
+	// Tiering configures the object store segments are offloaded to.
+	Tiering TieringConfig
+
 	// Logger receives the agent's structured logs.
 	Logger *slog.Logger
 }
@@ -114,6 +117,7 @@ func NewConfig() Config {
 		IdleTimeout:              10 * time.Minute,
 		Log:                      log.NewConfig(),
 		RetentionCheckInterval:   5 * time.Minute,
+		Tiering:                  NewTieringConfig(),
 		ReplicaLagTimeMax:        30 * time.Second,
 		LeaderRebalanceInterval:  30 * time.Second,
 		ControlledShutdown:       true,
@@ -174,6 +178,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RetentionCheckInterval <= 0 {
 		errs = append(errs, fmt.Errorf("retention check interval %v: must be > 0", c.RetentionCheckInterval))
+	}
+	if err := c.Tiering.validate(); err != nil {
+		errs = append(errs, fmt.Errorf("tiering: %w", err))
 	}
 	if err := c.Log.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("log defaults: %w", err))

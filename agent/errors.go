@@ -102,6 +102,8 @@ var errorCodes = []struct {
 	{errNotEnoughReplicas, kerr.NotEnoughReplicas},
 	{errNotEnoughReplicasAfterAppend, kerr.NotEnoughReplicasAfterAppend},
 	{errRequestTimedOut, kerr.RequestTimedOut},
+	{errDiskFull, kerr.KafkaStorageError},
+	{errTierUnavailable, kerr.KafkaStorageError},
 	{errInvalidRequiredAcks, kerr.InvalidRequiredAcks},
 	{errInvalidRecord, kerr.InvalidRecord},
 	{errOldMessageFormat, kerr.UnsupportedForMessageFormat},

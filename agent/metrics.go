@@ -21,15 +21,16 @@ import (
 type metrics struct {
 	reg *prometheus.Registry
 
-	requests        *prometheus.CounterVec   // api
-	requestDuration *prometheus.HistogramVec // api
-	errors          *prometheus.CounterVec   // api, code
-	bytesIn         *prometheus.CounterVec   // topic, partition
-	recordsIn       *prometheus.CounterVec   // topic, partition
-	bytesOut        *prometheus.CounterVec   // topic, partition
-	recordsOut      *prometheus.CounterVec   // topic, partition
-	metadataOps     *prometheus.HistogramVec // op
-	connections     prometheus.Gauge
+	requests          *prometheus.CounterVec   // api
+	requestDuration   *prometheus.HistogramVec // api
+	errors            *prometheus.CounterVec   // api, code
+	bytesIn           *prometheus.CounterVec   // topic, partition
+	recordsIn         *prometheus.CounterVec   // topic, partition
+	bytesOut          *prometheus.CounterVec   // topic, partition
+	recordsOut        *prometheus.CounterVec   // topic, partition
+	metadataOps       *prometheus.HistogramVec // op
+	connections       prometheus.Gauge
+	remoteReadLatency prometheus.Histogram
 }
 
 func newMetrics(a *Agent) *metrics {
@@ -64,9 +65,13 @@ func newMetrics(a *Agent) *metrics {
 		connections: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "strata_connections", Help: "Open Kafka client connections.",
 		}),
+		remoteReadLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "strata_remote_read_duration_seconds", Help: "Time to serve one partition's fetch from the object tier.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14),
+		}),
 	}
 	m.reg.MustRegister(m.requests, m.requestDuration, m.errors, m.bytesIn, m.recordsIn, m.bytesOut, m.recordsOut,
-		m.metadataOps, m.connections, &partitionCollector{a: a},
+		m.metadataOps, m.connections, m.remoteReadLatency, &partitionCollector{a: a}, &tierCollector{a: a},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

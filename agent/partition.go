@@ -32,6 +32,12 @@ type partition struct {
 	// leaderHW is the high watermark the leader last reported to this
 	// follower (DescribeLogDirs reports the follower's lag behind it).
 	leaderHW atomic.Int64
+	// offloadedUpTo is how far the local log is offloaded to the object
+	// tier (the local log may delete below it); see tierRetention.
+	offloadedUpTo atomic.Int64
+	// remoteStart is a log start offset set by DeleteRecords below the
+	// local log start, within the object tier.
+	remoteStart atomic.Int64
 
 	mu         sync.Mutex
 	waiters    map[*fetchWaiter]struct{} // guarded by mu; woken when the HW moves

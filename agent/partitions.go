@@ -157,11 +157,16 @@ func (s *partitionSet) reconcileTopic(t metadata.Topic) (removed []*partition) {
 func (s *partitionSet) open(t metadata.Topic, idx int32, tc topicConfig) (*partition, error) {
 	a := s.a
 	dir := filepath.Join(s.topicDir(t.Name, t.ID), strconv.Itoa(int(idx)))
-	l, err := log.Open(dir, tc.log, log.WithLogger(a.logger.With("topic", t.Name, "partition", idx)))
+	p := &partition{topic: t.Name, topicID: t.ID, index: idx, dir: dir, counts: a.metrics.forPartition(t.Name, idx)}
+	p.cfg.Store(&tc)
+	l, err := log.Open(dir, tc.log, log.WithLogger(a.logger.With("topic", t.Name, "partition", idx)),
+		log.WithOnRoll(func(seg log.SegmentInfo) { a.onRoll(p, seg) }),
+		log.WithDeletableUpTo(p.deletableUpTo))
 	if err != nil {
 		return nil, fmt.Errorf("open log %s: %w", dir, err)
 	}
-	p := &partition{topic: t.Name, topicID: t.ID, index: idx, dir: dir, log: l, counts: a.metrics.forPartition(t.Name, idx)}
+	p.log = l
+	p.offloadedUpTo.Store(l.LogStartOffset())
 	p.following.Store(-1)
 	// A lone replica's records are committed once written, so its high
 	// watermark starts at the recovered log end. A replica of several may
@@ -231,7 +236,8 @@ func (s *partitionSet) closeAll() {
 
 // maintain runs retention and time-based flushing on every partition; the
 // agent's maintenance loop calls it.
-func (s *partitionSet) maintain(ctx context.Context, retention bool) {
+func (s *partitionSet) maintain(ctx context.Context, retention, sweep bool) {
+	a := s.a
 	now := s.a.now()
 	for _, p := range s.all() {
 		if ctx.Err() != nil {
@@ -246,6 +252,7 @@ func (s *partitionSet) maintain(ctx context.Context, retention bool) {
 		if !retention {
 			continue
 		}
+		a.tierRetention(ctx, p, now, sweep)
 		if n, err := p.log.ApplyRetention(now); err != nil {
 			s.a.logger.Error("retention", "topic", p.topic, "partition", p.index, "err", err)
 		} else if n > 0 {

@@ -19,6 +19,7 @@ func (s *partitionSet) applyState(t metadata.Topic, p *partition, st metadata.Pa
 		return
 	}
 	if p.leader.Swap(nil) != nil {
+		a.tierForget(p)
 		p.wakeWaiters(true) // waiting produces and fetches answer NOT_LEADER
 		a.logger.Info("no longer leader", "topic", t.Name, "partition", p.index, "leader", st.Leader, "leader_epoch", st.LeaderEpoch)
 	}
@@ -57,6 +58,7 @@ func (s *partitionSet) lead(t metadata.Topic, p *partition, st metadata.Partitio
 	p.leader.Store(l)
 	p.advanceHighWatermark(l.HighWatermark())
 	p.wakeWaiters(true)
+	a.tierLead(p)
 	if len(t.Replicas[p.index]) > 1 {
 		a.logger.Info("leading", "topic", t.Name, "partition", p.index, "leader_epoch", st.LeaderEpoch, "isr", st.ISR, "log_end_offset", p.log.LogEndOffset())
 	}

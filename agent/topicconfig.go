@@ -31,7 +31,19 @@ type topicConfig struct {
 	maxMessageBytes int
 	logAppendTime   bool
 	minInsync       int
-	log             log.Config
+	// log is the local log's config. With remote storage, its retention is
+	// the local one (local.retention.*), and the total retention below
+	// applies to the remote tier.
+	log log.Config
+	// remote is remote.storage.enable (and an object store exists).
+	remote bool
+	// retentionMS and retentionBytes are the total retention
+	// (retention.ms/bytes); localRetentionMS and localRetentionBytes the
+	// raw local.retention.* values (-2: same as the total).
+	retentionMS         time.Duration
+	retentionBytes      int64
+	localRetentionMS    int64
+	localRetentionBytes int64
 }
 
 var topicConfigDefs = []topicConfigDef{
@@ -155,6 +167,32 @@ var topicConfigDefs = []topicConfigDef{
 		apply:    func(tc *topicConfig, v string) { tc.log.IndexIntervalBytes = int(atoi(v)) },
 	},
 	{
+		name: "remote.storage.enable", typ: kmsg.ConfigTypeBoolean, synonym: "remote.log.storage.system.enable",
+		doc: "Offload closed segments to the object store and serve old offsets from it; local disk then keeps only local.retention.*.",
+		def: func(c *Config) string { return strconv.FormatBool(c.Tiering.Enabled) },
+		validate: func(v string) error {
+			if v != "true" && v != "false" {
+				return fmt.Errorf("remote.storage.enable %q: must be true or false", v)
+			}
+			return nil
+		},
+		apply: func(tc *topicConfig, v string) { tc.remote = v == "true" },
+	},
+	{
+		name: "local.retention.ms", typ: kmsg.ConfigTypeLong, synonym: "log.local.retention.ms",
+		doc:      "With remote storage: how long uploaded segments stay on local disk; -2 means as long as retention.ms.",
+		def:      func(c *Config) string { return durationMSOr2(c.Tiering.LocalRetention) },
+		validate: intRange(-2, math.MaxInt64),
+		apply:    func(tc *topicConfig, v string) { tc.localRetentionMS = atoi(v) },
+	},
+	{
+		name: "local.retention.bytes", typ: kmsg.ConfigTypeLong, synonym: "log.local.retention.bytes",
+		doc:      "With remote storage: local bytes per partition to keep; -2 means retention.bytes.",
+		def:      func(c *Config) string { return itoa(c.Tiering.LocalRetentionBytes) },
+		validate: intRange(-2, math.MaxInt64),
+		apply:    func(tc *topicConfig, v string) { tc.localRetentionBytes = atoi(v) },
+	},
+	{
 		name: "unclean.leader.election.enable", typ: kmsg.ConfigTypeBoolean, synonym: "unclean.leader.election.enable",
 		doc: "Whether a replica outside the in-sync set may become leader (losing data). Off by default.",
 		def: func(*Config) string { return "false" },
@@ -193,6 +231,13 @@ func validateTopicConfigs(configs map[string]string) error {
 			return fmt.Errorf("%w: %v", errInvalidConfig, err)
 		}
 	}
+	for _, pair := range [][2]string{{"local.retention.ms", "retention.ms"}, {"local.retention.bytes", "retention.bytes"}} {
+		local, lok := configs[pair[0]]
+		total, tok := configs[pair[1]]
+		if lok && tok && atoi(local) >= 0 && atoi(total) >= 0 && atoi(local) > atoi(total) {
+			return fmt.Errorf("%w: %s %s exceeds %s %s", errInvalidConfig, pair[0], local, pair[1], total)
+		}
+	}
 	if v, ok := configs["segment.bytes"]; ok {
 		if mm, ok := configs["max.message.bytes"]; ok && atoi(mm) > atoi(v) {
 			return fmt.Errorf("%w: max.message.bytes %s exceeds segment.bytes %s", errInvalidConfig, mm, v)
@@ -206,9 +251,12 @@ func validateTopicConfigs(configs map[string]string) error {
 // version, say) is ignored rather than trusted.
 func (c *Config) effectiveTopicConfig(overrides map[string]string) topicConfig {
 	tc := topicConfig{
-		maxMessageBytes: int(c.MessageMaxBytes),
-		minInsync:       c.MinInsyncReplicas,
-		log:             c.Log,
+		maxMessageBytes:     int(c.MessageMaxBytes),
+		minInsync:           c.MinInsyncReplicas,
+		log:                 c.Log,
+		remote:              c.Tiering.Enabled,
+		localRetentionMS:    atoi(durationMSOr2(c.Tiering.LocalRetention)),
+		localRetentionBytes: c.Tiering.LocalRetentionBytes,
 	}
 	for k, v := range overrides {
 		def, ok := topicConfigByName[k]
@@ -217,7 +265,27 @@ func (c *Config) effectiveTopicConfig(overrides map[string]string) topicConfig {
 		}
 		def.apply(&tc, v)
 	}
+	tc.retentionMS, tc.retentionBytes = tc.log.RetentionMS, tc.log.RetentionBytes
+	if tc.remote {
+		// Local retention never exceeds the total (an unlimited total
+		// allows any local value).
+		if ms := tc.localRetentionMS; ms != -2 && (tc.retentionMS < 0 || msDuration(itoa(ms)) < tc.retentionMS) {
+			tc.log.RetentionMS = msDuration(itoa(ms))
+		}
+		if b := tc.localRetentionBytes; b != -2 && (tc.retentionBytes < 0 || (b >= 0 && b < tc.retentionBytes)) {
+			tc.log.RetentionBytes = b
+		}
+	}
 	return tc
+}
+
+// durationMSOr2 is durationMS, but a negative local retention is Kafka's
+// -2: the same as the total retention.
+func durationMSOr2(d time.Duration) string {
+	if d < 0 {
+		return "-2"
+	}
+	return durationMS(d)
 }
 
 func intRange(lo, hi int64) func(string) error {

@@ -22,7 +22,7 @@ var apiTable = []struct {
 	// whether it may compress with gzip/snappy from Produce v0's presence.
 	{kmsg.Produce, VersionRange{0, 11}},
 	{kmsg.Fetch, VersionRange{4, 16}},
-	{kmsg.ListOffsets, VersionRange{1, 8}},
+	{kmsg.ListOffsets, VersionRange{1, 9}},
 	// Metadata v0 is what kafka-python's version probe sends first.
 	{kmsg.Metadata, VersionRange{0, 12}},
 	{kmsg.ApiVersions, VersionRange{0, 3}},
