@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -149,8 +150,21 @@ func runAgent(cmd *cobra.Command, cfg agent.Config) error {
 		cfg.Logger.Info("shutting down")
 	case <-a.Done():
 	}
-	return a.Close()
+	// A clean stop hands leadership over and offloads data, which needs
+	// the metadata service; without a quorum it could wait a long time, so
+	// give up after shutdownTimeout (data on disk is safe either way).
+	done := make(chan error, 1)
+	go func() { done <- a.Close() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(shutdownTimeout):
+		return fmt.Errorf("agent did not stop within %v (is the metadata service reachable?); exiting anyway", shutdownTimeout)
+	}
 }
+
+// shutdownTimeout bounds a clean stop.
+const shutdownTimeout = 30 * time.Second
 
 // applyEnv sets every flag not given on the command line from its STRATA_*
 // variable: --data-dir from STRATA_DATA_DIR.

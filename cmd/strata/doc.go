@@ -8,6 +8,10 @@
 //	strata produce --topic T        one record per stdin line
 //	strata consume --topic T        one record per stdout line
 //	strata group list|describe|reset-offsets|delete|delete-offsets
+//	strata cluster describe|elect-leaders
+//	strata topic reassign
+//	strata log-dirs | delete-records
+//	strata config describe|alter
 //	strata version
 //
 // The client commands share connection flags (--bootstrap-server, default

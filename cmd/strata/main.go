@@ -103,6 +103,10 @@ func newRootCmd() *cobra.Command {
 		newProduceCmd(),
 		newConsumeCmd(),
 		newGroupCmd(),
+		newClusterCmd(),
+		newConfigCmd(),
+		newLogDirsCmd(),
+		newDeleteRecordsCmd(),
 		newVersionCmd(),
 	)
 	return root

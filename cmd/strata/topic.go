@@ -41,6 +41,7 @@ The connection flags below apply to every topic subcommand.`,
 		newTopicDeleteCmd(co),
 		newTopicAlterConfigCmd(co),
 		newTopicAddPartitionsCmd(co),
+		newTopicReassignCmd(co),
 	)
 	return cmd
 }
