@@ -20,9 +20,10 @@ import (
 func Command() *cobra.Command {
 	cfg := NewConfig()
 	var (
-		bootstrap = strings.Join(cfg.BootstrapServers, ",")
-		scenarios = "all"
-		asJSON    bool
+		bootstrap  = strings.Join(cfg.BootstrapServers, ",")
+		scenarios  = "all"
+		brokerPIDs string
+		asJSON     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -32,7 +33,14 @@ per scenario: loopback (this machine's single-stream TCP bandwidth),
 produce and consume throughput (1 MB = 10^6 bytes of record value),
 produce-acknowledgement latency and end-to-end latency at a fixed rate
 (measured from each record's intended send time). Fresh topics
-bench-<scenario>-<random> are created and deleted unless --topic or --keep.`,
+bench-<scenario>-<random> are created and deleted unless --topic or --keep.
+
+The failover scenario, which "all" does not select, needs the agents'
+process IDs (--broker-pids 1=PID,2=PID,...): it produces at the latency
+rate, kills the agent leading partition 0 with SIGKILL after
+--failover-warmup, and reports how long partition 0, and every partition,
+took to acknowledge a record sent after the kill. It does not restart the
+agent.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed("duration") && cmd.Flags().Changed("records") {
@@ -43,6 +51,9 @@ bench-<scenario>-<random> are created and deleted unless --topic or --keep.`,
 				return err
 			}
 			cfg.BootstrapServers = splitList(bootstrap)
+			if cfg.BrokerPIDs, err = ParseBrokerPIDs(brokerPIDs); err != nil {
+				return err
+			}
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
@@ -59,12 +70,16 @@ bench-<scenario>-<random> are created and deleted unless --topic or --keep.`,
 	f.StringVar(&cfg.Acks, "acks", cfg.Acks, "producer acks: all, 1 or 0")
 	f.StringVar(&cfg.Compression, "compression", cfg.Compression, "none, gzip, snappy, lz4 or zstd (any codec switches to compressible text payloads)")
 	f.DurationVar(&cfg.Linger, "linger", cfg.Linger, "producer linger (0 sends as soon as possible)")
-	f.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long produce, latency and e2e each send")
-	f.Int64Var(&cfg.Records, "records", 0, "send this many records in produce, latency and e2e instead of running for --duration")
-	f.Int64Var(&cfg.Rate, "rate", 0, fmt.Sprintf("records/s; 0 = unlimited for produce and %d/s for latency and e2e", DefaultLatencyRate))
+	f.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long produce, latency, e2e and failover each send (failover: at least, and until every partition has recovered)")
+	f.Int64Var(&cfg.Records, "records", 0, "send this many records in produce, latency, e2e and failover instead of running for --duration")
+	f.Int64Var(&cfg.Rate, "rate", 0, fmt.Sprintf("records/s; 0 = unlimited for produce and %d/s for latency, e2e and failover", DefaultLatencyRate))
 	f.IntVar(&cfg.Producers, "producers", cfg.Producers, "franz-go producer clients in the produce scenario")
 	f.StringVar(&scenarios, "scenarios", scenarios, "comma-separated: "+scenarioList()+", or all")
 	f.IntVar(&cfg.BrokerPID, "broker-pid", 0, "report this process's VmRSS/VmHWM after each scenario (Linux)")
+	f.StringVar(&brokerPIDs, "broker-pids", "", "a cluster's agents as node-id=pid,...: failover kills partition 0's leader through it; each agent's VmRSS/VmHWM is reported after each scenario (Linux)")
+	f.IntVar(&cfg.WaitBrokers, "wait-brokers", 0, "before the first scenario, wait (up to --connect-timeout) until Metadata lists this many brokers")
+	f.DurationVar(&cfg.FailoverWarmup, "failover-warmup", cfg.FailoverWarmup, "how long failover produces before it kills the leader of partition 0")
+	f.DurationVar(&cfg.FailoverTimeout, "failover-timeout", cfg.FailoverTimeout, "fail the failover scenario if a partition acknowledges nothing sent after the kill for this long")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON instead of text lines")
 	f.DurationVar(&cfg.LoopbackDuration, "loopback-duration", cfg.LoopbackDuration, "how long the loopback scenario streams")
 	f.DurationVar(&cfg.FetchMaxWait, "fetch-max-wait", cfg.FetchMaxWait, "e2e consumer fetch long-poll time")

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -63,6 +65,12 @@ func TestCommandRejectsBadFlags(t *testing.T) {
 		{"--scenarios", "produce,warp"},
 		{"--acks", "2"},
 		{"--record-size", "1"},
+		{"--scenarios", "failover"},
+		{"--scenarios", "failover", "--broker-pids", "1=x"},
+		{"--scenarios", "failover", "--broker-pids", "1=10,2=10"},
+		{"--broker-pids", "1"},
+		{"--scenarios", "failover", "--broker-pids", "1=10", "--failover-warmup", "0s"},
+		{"--wait-brokers", "-1"},
 	} {
 		if _, err := execute(t, args...); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%v: %v, want ErrInvalidConfig", args, err)
@@ -70,5 +78,33 @@ func TestCommandRejectsBadFlags(t *testing.T) {
 	}
 	if _, err := execute(t, "extra-arg"); err == nil {
 		t.Error("positional argument accepted")
+	}
+}
+
+func TestCommandBrokerPIDs(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	pids := startAgents(t, 1, 2)
+	out, err := execute(t, "--scenarios", "loopback", "--loopback-duration", "100ms", "--json", "--bootstrap-server", "",
+		"--broker-pids", fmt.Sprintf("2=%d, 1=%d", pids[2], pids[1]))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var rep Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("output is not a JSON report: %v\n%s", err, out)
+	}
+	if len(rep.RSS) != 2 {
+		t.Fatalf("memory readings %+v, want one per agent", rep.RSS)
+	}
+	for i, m := range rep.RSS {
+		node := int32(i + 1) // in node order
+		if m.NodeID == nil || *m.NodeID != node || m.PID != pids[node] || m.After != "loopback" || m.VmHWMBytes == 0 {
+			t.Errorf("reading %d: %+v", i, m)
+		}
+	}
+	if len(rep.Header.BrokerPIDs) != 2 || rep.Header.BrokerPIDs[1] != pids[1] {
+		t.Errorf("header broker pids %v", rep.Header.BrokerPIDs)
 	}
 }

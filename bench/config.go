@@ -2,7 +2,9 @@ package bench
 
 import (
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -17,14 +19,22 @@ const (
 	ScenarioConsume  Scenario = "consume"
 	ScenarioLatency  Scenario = "latency"
 	ScenarioE2E      Scenario = "e2e"
+	// ScenarioFailover kills the agent leading partition 0 of its topic
+	// while producing; "all" does not select it.
+	ScenarioFailover Scenario = "failover"
 )
 
-// AllScenarios lists every scenario in execution order.
+// AllScenarios lists the scenarios "all" selects, in execution order. The
+// failover scenario, which kills a broker, is not among them: it runs only
+// when named, after all of them.
 var AllScenarios = []Scenario{ScenarioLoopback, ScenarioProduce, ScenarioConsume, ScenarioLatency, ScenarioE2E}
+
+// scenarioOrder lists every scenario in execution order.
+var scenarioOrder = append(slices.Clone(AllScenarios), ScenarioFailover)
 
 const (
 	// DefaultLatencyRate is the send rate, in records per second, of the
-	// latency and e2e scenarios when Config.Rate is zero.
+	// latency, e2e and failover scenarios when Config.Rate is zero.
 	DefaultLatencyRate = 2000
 	// MaxRate bounds Config.Rate; it keeps the timeline arithmetic exact in
 	// int64 nanoseconds.
@@ -35,6 +45,12 @@ const (
 	// MaxRecordSize keeps one record inside one 1 MiB record batch, the
 	// largest batch a default-configured Kafka broker accepts.
 	MaxRecordSize = 1<<20 - 1024
+	// DefaultFailoverWarmup is how long the failover scenario produces
+	// before it kills the leader of partition 0.
+	DefaultFailoverWarmup = 3 * time.Second
+	// DefaultFailoverTimeout is how long after the kill the failover
+	// scenario waits for every partition to accept records again.
+	DefaultFailoverTimeout = 30 * time.Second
 )
 
 // Config is the configuration of one benchmark run. NewConfig returns the
@@ -58,23 +74,49 @@ type Config struct {
 	Compression string
 	// Linger is the producer linger; 0 sends as soon as possible.
 	Linger time.Duration
-	// Duration is how long the produce, latency and e2e scenarios send.
-	// Ignored when Records is positive.
+	// Duration is how long the produce, latency and e2e scenarios send,
+	// and how long the failover scenario sends at least (it goes on until
+	// every partition has recovered from the kill). Ignored when Records is
+	// positive.
 	Duration time.Duration
-	// Records, when positive, is how many records the produce, latency and
-	// e2e scenarios each send, instead of sending for Duration.
+	// Records, when positive, is how many records the produce, latency,
+	// e2e and failover scenarios each send (failover: at least), instead of
+	// sending for Duration.
 	Records int64
 	// Rate is the send rate in records per second. Zero means unlimited for
-	// produce and DefaultLatencyRate for latency and e2e.
+	// produce and DefaultLatencyRate for latency, e2e and failover.
 	Rate int64
 	// Producers is the number of franz-go clients the produce scenario
 	// drives concurrently, one sending goroutine each.
 	Producers int
-	// Scenarios are the scenarios to run; Run orders them as AllScenarios.
+	// Scenarios are the scenarios to run; Run runs them in the order of
+	// AllScenarios, then failover.
 	Scenarios []Scenario
 	// BrokerPID, when positive, is the broker process whose memory is
 	// reported after every scenario (Linux only).
 	BrokerPID int
+	// BrokerPIDs maps the node IDs of a cluster's agents to their process
+	// IDs. The failover scenario kills the process of partition 0's leader
+	// through it, and every agent's memory is reported after every scenario
+	// (Linux only), except an agent this run has killed.
+	BrokerPIDs map[int32]int
+	// WaitBrokers, when positive, makes Run wait (up to ConnectTimeout)
+	// until Metadata lists at least this many brokers before the first
+	// scenario, so that a cluster that is still starting gets topics with
+	// its full default replication factor.
+	WaitBrokers int
+	// FailoverWarmup is how long the failover scenario produces before the
+	// kill.
+	FailoverWarmup time.Duration
+	// FailoverTimeout fails the failover scenario if some partition has
+	// not acknowledged a record sent after the kill this long after it. It
+	// is also the failover producers' record delivery timeout.
+	FailoverTimeout time.Duration
+	// KillAgent, if not nil, replaces how the failover scenario kills the
+	// agent nodeID, whose process is pid (from BrokerPIDs). The default
+	// sends SIGKILL to pid. It must not return before the agent has stopped
+	// serving, and must not restart it.
+	KillAgent func(nodeID int32, pid int) error
 	// LoopbackDuration is how long the loopback scenario streams.
 	LoopbackDuration time.Duration
 	// FetchMaxWait is the e2e consumer's fetch long-poll time.
@@ -102,6 +144,8 @@ func NewConfig() Config {
 		FetchMaxWait:     500 * time.Millisecond,
 		StallTimeout:     15 * time.Second,
 		ConnectTimeout:   10 * time.Second,
+		FailoverWarmup:   DefaultFailoverWarmup,
+		FailoverTimeout:  DefaultFailoverTimeout,
 	}
 }
 
@@ -130,6 +174,12 @@ func (c Config) Validate() error {
 		return bad("producers %d < 1", c.Producers)
 	case c.BrokerPID < 0:
 		return bad("broker pid %d < 0", c.BrokerPID)
+	case c.WaitBrokers < 0:
+		return bad("wait for %d brokers < 0", c.WaitBrokers)
+	case c.has(ScenarioFailover) && len(c.BrokerPIDs) == 0:
+		return bad("the failover scenario needs the agents' process IDs (--broker-pids id=pid,...)")
+	case c.has(ScenarioFailover) && (c.FailoverWarmup <= 0 || c.FailoverTimeout <= 0):
+		return bad("failover warm-up and timeout must be positive")
 	case c.has(ScenarioLoopback) && c.LoopbackDuration <= 0:
 		return bad("loopback duration must be positive")
 	case c.FetchMaxWait <= 0 || c.StallTimeout <= 0 || c.ConnectTimeout <= 0:
@@ -143,9 +193,12 @@ func (c Config) Validate() error {
 		}
 	}
 	for _, s := range c.Scenarios {
-		if !slices.Contains(AllScenarios, s) {
+		if !slices.Contains(scenarioOrder, s) {
 			return bad("unknown scenario %q", s)
 		}
+	}
+	if err := checkBrokerPIDs(c.BrokerPIDs); err != nil {
+		return err
 	}
 	if _, err := parseAcks(c.Acks); err != nil {
 		return err
@@ -156,8 +209,9 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// ParseScenarios parses a comma-separated scenario list; "all" selects every
-// scenario. The result is deduplicated and in execution order.
+// ParseScenarios parses a comma-separated scenario list; "all" selects
+// AllScenarios, and failover must be named. The result is deduplicated and
+// in execution order.
 func ParseScenarios(s string) ([]Scenario, error) {
 	want := make(map[Scenario]bool)
 	for _, f := range strings.Split(s, ",") {
@@ -169,14 +223,14 @@ func ParseScenarios(s string) ([]Scenario, error) {
 			for _, sc := range AllScenarios {
 				want[sc] = true
 			}
-		case slices.Contains(AllScenarios, Scenario(f)):
+		case slices.Contains(scenarioOrder, Scenario(f)):
 			want[Scenario(f)] = true
 		default:
 			return nil, fmt.Errorf("%w: unknown scenario %q (want %s or all)", ErrInvalidConfig, f, scenarioList())
 		}
 	}
 	var out []Scenario
-	for _, sc := range AllScenarios {
+	for _, sc := range scenarioOrder {
 		if want[sc] {
 			out = append(out, sc)
 		}
@@ -187,7 +241,61 @@ func ParseScenarios(s string) ([]Scenario, error) {
 	return out, nil
 }
 
-func scenarioList() string { return joinScenarios(AllScenarios) }
+func scenarioList() string { return joinScenarios(scenarioOrder) }
+
+// ParseBrokerPIDs parses a list of agents' node IDs and process IDs,
+// "id=pid,id=pid,...", as --broker-pids takes it. Blank items are skipped;
+// an empty list yields a nil map. Node IDs must be non-negative, process IDs
+// positive, and neither may repeat.
+func ParseBrokerPIDs(s string) (map[int32]int, error) {
+	var out map[int32]int
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		id, pid, ok := strings.Cut(item, "=")
+		if !ok {
+			return nil, fmt.Errorf("%w: broker pid %q is not id=pid", ErrInvalidConfig, item)
+		}
+		node, err := strconv.ParseInt(strings.TrimSpace(id), 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("%w: node id in %q: %w", ErrInvalidConfig, item, err)
+		}
+		proc, err := strconv.Atoi(strings.TrimSpace(pid))
+		if err != nil {
+			return nil, fmt.Errorf("%w: process id in %q: %w", ErrInvalidConfig, item, err)
+		}
+		if _, dup := out[int32(node)]; dup {
+			return nil, fmt.Errorf("%w: node id %d given twice", ErrInvalidConfig, node)
+		}
+		if out == nil {
+			out = make(map[int32]int)
+		}
+		out[int32(node)] = proc
+	}
+	if err := checkBrokerPIDs(out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// checkBrokerPIDs reports an impossible node ID or process ID in m.
+func checkBrokerPIDs(m map[int32]int) error {
+	seen := make(map[int]int32, len(m))
+	for _, node := range slices.Sorted(maps.Keys(m)) {
+		pid := m[node]
+		switch other, dup := seen[pid]; {
+		case node < 0:
+			return fmt.Errorf("%w: node id %d < 0", ErrInvalidConfig, node)
+		case pid <= 0:
+			return fmt.Errorf("%w: process id %d of node %d is not positive", ErrInvalidConfig, pid, node)
+		case dup:
+			return fmt.Errorf("%w: nodes %d and %d have the same process id %d", ErrInvalidConfig, other, node, pid)
+		}
+		seen[pid] = node
+	}
+	return nil
+}
 
 func (c Config) has(s Scenario) bool { return slices.Contains(c.Scenarios, s) }
 
@@ -196,7 +304,7 @@ func (c Config) needsBroker() bool {
 	return slices.ContainsFunc(c.Scenarios, func(s Scenario) bool { return s != ScenarioLoopback })
 }
 
-// latencyRate is the send rate of the latency and e2e scenarios.
+// latencyRate is the send rate of the latency, e2e and failover scenarios.
 func (c Config) latencyRate() int64 {
 	if c.Rate > 0 {
 		return c.Rate

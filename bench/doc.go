@@ -1,12 +1,14 @@
 // Package bench is Strata's load generator: it drives any Kafka bootstrap
-// address with public Kafka clients only (franz-go kgo and kadm) and reports
-// throughput and latency for a fixed set of scenarios. It imports no other
-// Strata package, so the same numbers can be taken against Strata, Apache
-// Kafka or anything else that speaks the protocol.
+// address with public Kafka clients only (franz-go's kgo and kadm, with its
+// kmsg and kerr protocol types) and reports throughput, latency and
+// failover times for a fixed set of scenarios. It imports no other Strata
+// package, so the same numbers can be taken against Strata, Apache Kafka
+// or anything else that speaks the protocol.
 //
 // # Scenarios
 //
-// Run executes the selected scenarios in this fixed order:
+// Run executes the selected scenarios in this fixed order ("all" selects
+// every one but failover):
 //
 //   - loopback: one sender goroutine writes 1 MiB buffers over a loopback
 //     TCP connection to one receiver for Config.LoopbackDuration. Every
@@ -27,9 +29,27 @@
 //   - e2e: the same timeline, with a concurrent long-polling consumer; the
 //     latency of a record is measured from its intended send time to the
 //     moment the consumer receives it.
+//   - failover: the latency timeline, round-robin over the partitions of a
+//     fresh topic, from two idempotent acks=all producers (one for
+//     partition 0 alone, one for the rest) that retry and refresh metadata
+//     every 100 ms. After Config.FailoverWarmup the agent that Metadata
+//     names leader of partition 0 is killed (SIGKILL to its process from
+//     Config.BrokerPIDs; it is not restarted). A partition has recovered
+//     when a record due after the kill is acknowledged; the scenario
+//     reports the time from the kill to the recovery of partition 0 and of
+//     the last partition, when Metadata first named a new leader, the
+//     latency of every record of the run, and how many records failed. It
+//     sends for at least Config.Duration and until every partition has
+//     recovered, and fails with ErrNoFailover if that takes longer than
+//     Config.FailoverTimeout.
 //
 // With Config.BrokerPID set, the broker process's VmRSS and VmHWM are read
-// from /proc/PID/status after every scenario.
+// from /proc/PID/status after every scenario; with Config.BrokerPIDs, those
+// of every agent not killed by the run.
+//
+// Metadata that decides what bench does (which brokers exist, whether a
+// topic is ready, who leads partition 0) is always requested from a
+// broker, never answered from the client's metadata cache.
 //
 // # Units
 //

@@ -23,4 +23,11 @@ var (
 	ErrNotBenchRecord = errors.New("bench: not a bench e2e record")
 	// ErrProcStatus is returned when /proc/PID/status cannot be parsed.
 	ErrProcStatus = errors.New("bench: malformed /proc status")
+	// ErrNoFailover is returned by the failover scenario when some
+	// partition acknowledges no record sent after the kill within
+	// Config.FailoverTimeout.
+	ErrNoFailover = errors.New("bench: no failover")
+	// ErrUnknownAgent is returned by the failover scenario when the leader
+	// of partition 0 is not in Config.BrokerPIDs.
+	ErrUnknownAgent = errors.New("bench: leader not in broker pids")
 )

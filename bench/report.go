@@ -20,30 +20,38 @@ type Report struct {
 	Consume  *Throughput `json:"consume,omitempty"`
 	Latency  *Latency    `json:"latency,omitempty"`
 	E2E      *Latency    `json:"e2e,omitempty"`
-	// RSS holds one broker memory reading after each scenario when
-	// Config.BrokerPID is set.
+	Failover *Failover   `json:"failover,omitempty"`
+	// RSS holds the broker memory readings taken after each scenario: one
+	// for Config.BrokerPID and one per live agent of Config.BrokerPIDs.
 	RSS []RSS `json:"rss,omitempty"`
 }
 
 // Header records the configuration of a run and the machine it ran on.
 type Header struct {
-	BootstrapServers []string         `json:"bootstrap_servers"`
-	Topic            string           `json:"topic,omitempty"`
-	Partitions       int32            `json:"partitions"`
-	RecordSize       int              `json:"record_size"`
-	Acks             string           `json:"acks"`
-	Compression      string           `json:"compression"`
-	Payload          string           `json:"payload"`
-	Duration         time.Duration    `json:"duration_ns,omitempty"`
-	Records          int64            `json:"records,omitempty"`
-	Rate             int64            `json:"rate"`
-	LatencyRate      int64            `json:"latency_rate"`
-	Producers        int              `json:"producers"`
-	Scenarios        []Scenario       `json:"scenarios"`
-	Producer         ProducerSettings `json:"producer"`
-	Consumer         ConsumerSettings `json:"consumer"`
-	Machine          Machine          `json:"machine"`
-	Units            string           `json:"units"`
+	BootstrapServers []string `json:"bootstrap_servers"`
+	// Brokers is how many brokers Metadata listed before the first
+	// scenario; 0 if no scenario talks to a broker.
+	Brokers int `json:"brokers,omitempty"`
+	// BrokerPIDs is Config.BrokerPIDs.
+	BrokerPIDs  map[int32]int    `json:"broker_pids,omitempty"`
+	Topic       string           `json:"topic,omitempty"`
+	Partitions  int32            `json:"partitions"`
+	RecordSize  int              `json:"record_size"`
+	Acks        string           `json:"acks"`
+	Compression string           `json:"compression"`
+	Payload     string           `json:"payload"`
+	Duration    time.Duration    `json:"duration_ns,omitempty"`
+	Records     int64            `json:"records,omitempty"`
+	Rate        int64            `json:"rate"`
+	LatencyRate int64            `json:"latency_rate"`
+	Producers   int              `json:"producers"`
+	Scenarios   []Scenario       `json:"scenarios"`
+	Producer    ProducerSettings `json:"producer"`
+	Consumer    ConsumerSettings `json:"consumer"`
+	// Failover is set when the failover scenario is selected.
+	Failover *FailoverSettings `json:"failover,omitempty"`
+	Machine  Machine           `json:"machine"`
+	Units    string            `json:"units"`
 }
 
 // ProducerSettings are the franz-go producer settings of the run.
@@ -66,19 +74,31 @@ type ConsumerSettings struct {
 	E2EFetchMaxWait        time.Duration `json:"e2e_fetch_max_wait_ns"`
 }
 
+// FailoverSettings are the failover scenario's settings. Its producers are
+// idempotent with acks=all whatever Config.Acks says.
+type FailoverSettings struct {
+	Warmup         time.Duration `json:"warmup_ns"`
+	Timeout        time.Duration `json:"timeout_ns"`
+	RetryBackoff   time.Duration `json:"retry_backoff_ns"`
+	MetadataMinAge time.Duration `json:"metadata_min_age_ns"`
+}
+
 // Throughput is the result of the produce or consume scenario.
 type Throughput struct {
-	Topic       string        `json:"topic"`
-	Partitions  int32         `json:"partitions"`
-	RecordSize  int           `json:"record_size"`
-	Acks        string        `json:"acks,omitempty"`
-	Compression string        `json:"compression"`
-	Rate        int64         `json:"rate,omitempty"`
-	Records     int64         `json:"records"`
-	Bytes       int64         `json:"bytes"`
-	Elapsed     time.Duration `json:"elapsed_ns"`
-	MBPerSec    float64       `json:"mb_per_sec"`
-	RecsPerSec  float64       `json:"records_per_sec"`
+	Topic      string `json:"topic"`
+	Partitions int32  `json:"partitions"`
+	// ReplicationFactor is the topic's replica count as Metadata lists
+	// it; 0 if unknown.
+	ReplicationFactor int           `json:"replication_factor,omitempty"`
+	RecordSize        int           `json:"record_size"`
+	Acks              string        `json:"acks,omitempty"`
+	Compression       string        `json:"compression"`
+	Rate              int64         `json:"rate,omitempty"`
+	Records           int64         `json:"records"`
+	Bytes             int64         `json:"bytes"`
+	Elapsed           time.Duration `json:"elapsed_ns"`
+	MBPerSec          float64       `json:"mb_per_sec"`
+	RecsPerSec        float64       `json:"records_per_sec"`
 	// LoopbackFraction is MBPerSec over the loopback figure, 0 if the
 	// loopback scenario did not run.
 	LoopbackFraction float64 `json:"loopback_fraction,omitempty"`
@@ -86,16 +106,19 @@ type Throughput struct {
 
 // Latency is the result of the latency or e2e scenario.
 type Latency struct {
-	Topic      string        `json:"topic"`
-	Partitions int32         `json:"partitions"`
-	Rate       int64         `json:"rate"`
-	Records    int64         `json:"records"`
-	Min        time.Duration `json:"min_ns"`
-	Mean       time.Duration `json:"mean_ns"`
-	P50        time.Duration `json:"p50_ns"`
-	P99        time.Duration `json:"p99_ns"`
-	P999       time.Duration `json:"p999_ns"`
-	Max        time.Duration `json:"max_ns"`
+	Topic      string `json:"topic"`
+	Partitions int32  `json:"partitions"`
+	// ReplicationFactor is the topic's replica count as Metadata lists
+	// it; 0 if unknown.
+	ReplicationFactor int           `json:"replication_factor,omitempty"`
+	Rate              int64         `json:"rate"`
+	Records           int64         `json:"records"`
+	Min               time.Duration `json:"min_ns"`
+	Mean              time.Duration `json:"mean_ns"`
+	P50               time.Duration `json:"p50_ns"`
+	P99               time.Duration `json:"p99_ns"`
+	P999              time.Duration `json:"p999_ns"`
+	Max               time.Duration `json:"max_ns"`
 	// SendLagP99 and SendLagMax say how late the generator issued sends
 	// relative to the timeline; that lateness is part of every latency.
 	SendLagP99 time.Duration `json:"send_lag_p99_ns"`
@@ -118,6 +141,40 @@ func newLatency(topic string, partitions int32, rate int64, lat, lag *Histogram)
 		SendLagP99: time.Duration(lag.ValueAtQuantile(0.99)),
 		SendLagMax: time.Duration(lag.Max()),
 	}
+}
+
+// Failover is the result of the failover scenario.
+type Failover struct {
+	Topic             string `json:"topic"`
+	Partitions        int32  `json:"partitions"`
+	ReplicationFactor int    `json:"replication_factor,omitempty"`
+	Rate              int64  `json:"rate"`
+	// KilledNodeID and KilledPID name the agent that led partition 0 at
+	// the end of the warm-up, and was killed.
+	KilledNodeID int32 `json:"killed_node_id"`
+	KilledPID    int   `json:"killed_pid"`
+	// NewLeader is the first leader of partition 0 other than the killed
+	// agent that Metadata named after the kill, and LeaderMoved when, after
+	// the kill (polled every 50 ms). NewLeader is -1 if none was seen.
+	NewLeader   int32         `json:"new_leader"`
+	LeaderMoved time.Duration `json:"leader_moved_ns"`
+	// Partition0 is the time from the kill to the acknowledgement of the
+	// first record sent to partition 0 after the kill.
+	Partition0 time.Duration `json:"partition0_ns"`
+	// All is the same time for the partition that took longest.
+	All time.Duration `json:"all_ns"`
+	// Sent counts the records sent, Acked those acknowledged and Failed
+	// those whose produce failed for good. With idempotence and retries
+	// Failed should be 0.
+	Sent   int64 `json:"sent"`
+	Acked  int64 `json:"acked"`
+	Failed int64 `json:"failed"`
+	// FirstError is the error of the first record that failed.
+	FirstError string `json:"first_error,omitempty"`
+	// Latency is the produce latency, from intended send time to
+	// acknowledgement, of every acknowledged record of the run: warm-up,
+	// failover and after.
+	Latency Latency `json:"latency"`
 }
 
 // WriteText writes r in the line format Run streams: the header, then one
@@ -147,6 +204,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.E2E != nil {
 		add(ScenarioE2E, latencyLine(ScenarioE2E, *r.E2E))
 	}
+	if r.Failover != nil {
+		add(ScenarioFailover, failoverLine(*r.Failover))
+	}
 	_, err := io.WriteString(w, strings.Join(lines, "\n")+"\n")
 	return err
 }
@@ -157,8 +217,12 @@ func headerLine(h Header) string {
 	if topic == "" {
 		topic = "fresh"
 	}
-	fmt.Fprintf(&b, "bench     bootstrap=%s topic=%s parts=%d size=%d acks=%s comp=%s payload=%s",
-		strings.Join(h.BootstrapServers, ","), topic, h.Partitions, h.RecordSize, h.Acks, h.Compression, h.Payload)
+	fmt.Fprintf(&b, "bench     bootstrap=%s", strings.Join(h.BootstrapServers, ","))
+	if h.Brokers > 0 {
+		fmt.Fprintf(&b, " brokers=%d", h.Brokers)
+	}
+	fmt.Fprintf(&b, " topic=%s parts=%d size=%d acks=%s comp=%s payload=%s",
+		topic, h.Partitions, h.RecordSize, h.Acks, h.Compression, h.Payload)
 	if h.Records > 0 {
 		fmt.Fprintf(&b, " records=%d", h.Records)
 	} else {
@@ -172,6 +236,10 @@ func headerLine(h Header) string {
 	c := h.Consumer
 	fmt.Fprintf(&b, " | consumer fetch_max=%s partition_max=%s e2e_max_wait=%s",
 		iec(uint64(c.FetchMaxBytes)), iec(uint64(c.FetchMaxPartitionBytes)), c.E2EFetchMaxWait)
+	if f := h.Failover; f != nil {
+		fmt.Fprintf(&b, " | failover acks=all idempotent=true warmup=%s timeout=%s retry_backoff=%s metadata_min_age=%s",
+			f.Warmup, f.Timeout, f.RetryBackoff, f.MetadataMinAge)
+	}
 	m := h.Machine
 	fmt.Fprintf(&b, " | machine GOMAXPROCS=%d cpus=%d cpu=%q mem=%s %s/%s %s | %s",
 		m.GOMAXPROCS, m.NumCPU, m.CPUModel, iec(m.MemTotalBytes), m.OS, m.Arch, m.GoVersion, h.Units)
@@ -188,6 +256,9 @@ func throughputLine(s Scenario, t Throughput, loop *Loopback) string {
 	if t.Acks != "" {
 		fmt.Fprintf(&b, "acks=%s ", t.Acks)
 	}
+	if t.ReplicationFactor > 0 {
+		fmt.Fprintf(&b, "rf=%d ", t.ReplicationFactor)
+	}
 	fmt.Fprintf(&b, "size=%d parts=%d comp=%s ", t.RecordSize, t.Partitions, t.Compression)
 	if t.Rate > 0 {
 		fmt.Fprintf(&b, "rate=%d/s ", t.Rate)
@@ -200,13 +271,47 @@ func throughputLine(s Scenario, t Throughput, loop *Loopback) string {
 }
 
 func latencyLine(s Scenario, l Latency) string {
-	return fmt.Sprintf("%-9s rate=%d/s  p50=%s p99=%s p999=%s max=%s  (n=%d, send lag p99=%s max=%s)",
-		s, l.Rate, ms(l.P50), ms(l.P99), ms(l.P999), ms(l.Max), l.Records, ms(l.SendLagP99), ms(l.SendLagMax))
+	return fmt.Sprintf("%-9s %srate=%d/s  p50=%s p99=%s p999=%s max=%s  (n=%d, send lag p99=%s max=%s)",
+		s, rfField(l.ReplicationFactor), l.Rate, ms(l.P50), ms(l.P99), ms(l.P999), ms(l.Max), l.Records, ms(l.SendLagP99), ms(l.SendLagMax))
+}
+
+func failoverLine(f Failover) string {
+	l := f.Latency
+	moved := "no new leader of partition 0 in metadata"
+	if f.NewLeader >= 0 {
+		moved = fmt.Sprintf("metadata named agent %d leader after %s", f.NewLeader, seconds(f.LeaderMoved))
+	}
+	line := fmt.Sprintf("%-9s killed=agent %d  partition0=%s  all=%s  failed=%d  "+
+		"(pid %d; %s; acks=all %sparts=%d rate=%d/s; sent=%d acked=%d; latency p50=%s p99=%s max=%s, send lag p99=%s)",
+		ScenarioFailover, f.KilledNodeID, seconds(f.Partition0), seconds(f.All), f.Failed,
+		f.KilledPID, moved, rfField(f.ReplicationFactor), f.Partitions, f.Rate, f.Sent, f.Acked,
+		ms(l.P50), ms(l.P99), ms(l.Max), ms(l.SendLagP99))
+	if f.FirstError != "" {
+		line += "  first error: " + f.FirstError
+	}
+	return line
 }
 
 func rssLine(r RSS) string {
-	return fmt.Sprintf("%-9s broker pid=%d after=%s VmRSS=%.0f MiB VmHWM=%.0f MiB",
-		"rss", r.PID, r.After, float64(r.VmRSSBytes)/(1<<20), float64(r.VmHWMBytes)/(1<<20))
+	who := "broker"
+	if r.NodeID != nil {
+		who = fmt.Sprintf("agent=%d", *r.NodeID)
+	}
+	return fmt.Sprintf("%-9s %s pid=%d after=%s VmRSS=%.0f MiB VmHWM=%.0f MiB",
+		"rss", who, r.PID, r.After, float64(r.VmRSSBytes)/(1<<20), float64(r.VmHWMBytes)/(1<<20))
+}
+
+// rfField is "rf=N " for a known replication factor, else "".
+func rfField(rf int) string {
+	if rf <= 0 {
+		return ""
+	}
+	return "rf=" + strconv.Itoa(rf) + " "
+}
+
+// seconds formats d in seconds with two decimals.
+func seconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + "s"
 }
 
 // ms formats d in milliseconds with two decimals.

@@ -35,9 +35,15 @@ func sampleReport() *Report {
 			P999: 1800 * time.Microsecond, Max: 3100 * time.Microsecond, SendLagP99: 30 * time.Microsecond, SendLagMax: 210 * time.Microsecond},
 		E2E: &Latency{Rate: 2000, Records: 20_000, P50: 900 * time.Microsecond, P99: 2100 * time.Microsecond,
 			P999: 4 * time.Millisecond, Max: 6 * time.Millisecond},
+		Failover: &Failover{Partitions: 6, ReplicationFactor: 3, Rate: 2000, KilledNodeID: 2, KilledPID: 4242, NewLeader: 3, LeaderMoved: 1700 * time.Millisecond,
+			Partition0: 1830 * time.Millisecond, All: 2100 * time.Millisecond, Sent: 20_000, Acked: 20_000,
+			Latency: Latency{Rate: 2000, Records: 20_000, P50: 700 * time.Microsecond, P99: 1900 * time.Millisecond,
+				Max: 2150 * time.Millisecond, SendLagP99: 50 * time.Microsecond}},
 		RSS: []RSS{
 			{After: "produce", PID: 123, VmRSSBytes: 88 << 20, VmHWMBytes: 120 << 20},
 			{After: "e2e", PID: 123, VmRSSBytes: 90 << 20, VmHWMBytes: 121 << 20},
+			{After: "failover", PID: 124, NodeID: ptr(int32(1)), VmRSSBytes: 70 << 20, VmHWMBytes: 80 << 20},
+			{After: "failover", PID: 126, NodeID: ptr(int32(3)), VmRSSBytes: 71 << 20, VmHWMBytes: 81 << 20},
 		},
 	}
 }
@@ -56,6 +62,18 @@ func TestResultLines(t *testing.T) {
 		{latencyLine(ScenarioE2E, *r.E2E),
 			"e2e       rate=2000/s  p50=0.90ms p99=2.10ms p999=4.00ms max=6.00ms  (n=20000, send lag p99=0.00ms max=0.00ms)"},
 		{rssLine(r.RSS[0]), "rss       broker pid=123 after=produce VmRSS=88 MiB VmHWM=120 MiB"},
+		{throughputLine(ScenarioProduce, Throughput{Partitions: 6, ReplicationFactor: 3, RecordSize: 1024, Acks: "all", Compression: "none", MBPerSec: 200, RecsPerSec: 195312.5}, nil),
+			"produce   acks=all rf=3 size=1024 parts=6 comp=none  200.0 MB/s  195312 rec/s"},
+		{latencyLine(ScenarioLatency, Latency{ReplicationFactor: 3, Rate: 2000, Records: 10, P50: time.Millisecond}),
+			"latency   rf=3 rate=2000/s  p50=1.00ms p99=0.00ms p999=0.00ms max=0.00ms  (n=10, send lag p99=0.00ms max=0.00ms)"},
+		{rssLine(RSS{After: "failover", PID: 77, NodeID: ptr(int32(2)), VmRSSBytes: 50 << 20, VmHWMBytes: 60 << 20}),
+			"rss       agent=2 pid=77 after=failover VmRSS=50 MiB VmHWM=60 MiB"},
+		{failoverLine(Failover{KilledNodeID: 1, KilledPID: 9, NewLeader: -1, Partitions: 1, Rate: 10, Failed: 3, FirstError: "timed out"}),
+			"failover  killed=agent 1  partition0=0.00s  all=0.00s  failed=3  (pid 9; no new leader of partition 0 in metadata; acks=all parts=1 rate=10/s; " +
+				"sent=0 acked=0; latency p50=0.00ms p99=0.00ms max=0.00ms, send lag p99=0.00ms)  first error: timed out"},
+		{failoverLine(*r.Failover),
+			"failover  killed=agent 2  partition0=1.83s  all=2.10s  failed=0  (pid 4242; metadata named agent 3 leader after 1.70s; acks=all rf=3 parts=6 rate=2000/s; " +
+				"sent=20000 acked=20000; latency p50=0.70ms p99=1900.00ms max=2150.00ms, send lag p99=0.05ms)"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got  %q\nwant %q", tc.got, tc.want)
@@ -79,6 +97,18 @@ func TestHeaderLine(t *testing.T) {
 	if strings.Contains(h, "\n") {
 		t.Error("header spans lines")
 	}
+	if strings.Contains(h, "brokers=") || strings.Contains(h, "failover") {
+		t.Errorf("header names brokers or failover settings it does not have: %s", h)
+	}
+	hc := sampleReport().Header
+	hc.Brokers = 3
+	hc.Failover = NewConfig().failoverSettings()
+	h = headerLine(hc)
+	for _, want := range []string{"brokers=3", "| failover acks=all idempotent=true warmup=3s timeout=30s retry_backoff=100ms metadata_min_age=100ms |"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("cluster header lacks %q:\n%s", want, h)
+		}
+	}
 	hr := sampleReport().Header
 	hr.Records, hr.Topic = 5000, "mine"
 	if h := headerLine(hr); !strings.Contains(h, "records=5000") || strings.Contains(h, "duration=") || !strings.Contains(h, "topic=mine") {
@@ -95,11 +125,13 @@ func TestWriteTextOrder(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
 		firsts = append(firsts, strings.Fields(line)[0]+"/"+afterField(line))
 	}
-	want := "bench/ loopback/ produce/ rss/produce consume/ latency/ e2e/ rss/e2e"
+	want := "bench/ loopback/ produce/ rss/produce consume/ latency/ e2e/ rss/e2e failover/ rss/failover rss/failover"
 	if got := strings.Join(firsts, " "); got != want {
 		t.Fatalf("line order %q, want %q", got, want)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func afterField(line string) string {
 	for _, f := range strings.Fields(line) {
@@ -124,7 +156,8 @@ func TestReportJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	if *back.Latency != *sampleReport().Latency || back.Header.Machine != sampleReport().Header.Machine {
+	if *back.Latency != *sampleReport().Latency || back.Header.Machine != sampleReport().Header.Machine ||
+		*back.Failover != *sampleReport().Failover || *back.RSS[3].NodeID != 3 || back.RSS[0].NodeID != nil {
 		t.Fatal("JSON round trip changed the report")
 	}
 }
@@ -133,6 +166,8 @@ func TestFormatHelpers(t *testing.T) {
 	for _, tc := range []struct{ got, want string }{
 		{ms(1500 * time.Microsecond), "1.50ms"},
 		{ms(0), "0.00ms"},
+		{seconds(1834 * time.Millisecond), "1.83s"},
+		{seconds(0), "0.00s"},
 		{ms(1234 * time.Millisecond), "1234.00ms"},
 		{iec(0), "0B"},
 		{iec(1 << 20), "1MiB"},

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -16,8 +17,8 @@ import (
 // ctx is canceled.
 const cleanupTimeout = 30 * time.Second
 
-// Run executes the scenarios selected in cfg, in the order of AllScenarios,
-// and returns their report. If w is not nil, the header and every result
+// Run executes the scenarios selected in cfg, in the order of AllScenarios
+// followed by failover, and returns their report. If w is not nil, the header and every result
 // line are written to it as soon as they are known, in the format of
 // Report.WriteText. On error the report holds what finished before it.
 // Fresh topics are deleted once their last scenario has run, unless
@@ -37,42 +38,55 @@ type runner struct {
 	w        io.Writer
 	writeErr error
 	rep      *Report
-	adm      *kadm.Client
+	adm      admin
 	suffix   string
-	// topics maps a topic-owning scenario (produce, latency, e2e) to its
-	// topic; with cfg.Topic set every scenario maps to it.
+	// topics maps a topic-owning scenario (produce, latency, e2e,
+	// failover) to its topic; with cfg.Topic set every scenario maps to it.
 	topics map[Scenario]topicInfo
+	// brokers is how many brokers Metadata listed at the start.
+	brokers int
+	// killed is the agent the failover scenario killed, if it ran.
+	killed *int32
 }
 
 type topicInfo struct {
-	name       string
-	partitions int32
-	fresh      bool // created by this run, to be deleted
+	name              string
+	partitions        int32
+	replicationFactor int
+	fresh             bool // created by this run, to be deleted
 }
 
 func (r *runner) run(ctx context.Context) (err error) {
 	partitions := r.cfg.Partitions
 	if r.cfg.needsBroker() {
-		cl, err := kgo.NewClient(r.cfg.baseOpts()...)
+		// A short retry backoff: after the failover kill, requests that
+		// pick the dead agent retry on another at once.
+		cl, err := kgo.NewClient(append(r.cfg.baseOpts(),
+			kgo.RetryBackoffFn(func(int) time.Duration { return failoverRetryBackoff }))...)
 		if err != nil {
 			return fmt.Errorf("bench: admin client: %w", err)
 		}
 		defer cl.Close()
-		r.adm = kadm.NewClient(cl)
+		r.adm = newAdmin(cl)
 		defer func() { err = errors.Join(err, r.deleteAll(ctx)) }()
 		if err := r.ping(ctx, cl); err != nil {
 			return err
 		}
+		if r.brokers, err = waitBrokers(ctx, r.adm, max(r.cfg.WaitBrokers, 1), r.cfg.ConnectTimeout); err != nil {
+			return err
+		}
 		if r.cfg.Topic != "" {
-			if partitions, err = ensureTopic(ctx, r.adm, r.cfg.Topic, r.cfg.Partitions, r.cfg.StallTimeout); err != nil {
+			shape, err := ensureTopic(ctx, r.adm, r.cfg.Topic, r.cfg.Partitions, r.cfg.StallTimeout)
+			if err != nil {
 				return err
 			}
-			r.topics[""] = topicInfo{name: r.cfg.Topic, partitions: partitions}
+			partitions = shape.partitions
+			r.topics[""] = topicInfo{name: r.cfg.Topic, partitions: shape.partitions, replicationFactor: shape.replicationFactor}
 		}
 	}
 	r.rep.Header = r.header(partitions)
 	r.emit(headerLine(r.rep.Header))
-	for _, s := range AllScenarios {
+	for _, s := range scenarioOrder {
 		if !r.cfg.has(s) {
 			continue
 		}
@@ -116,21 +130,31 @@ func (r *runner) scenario(ctx context.Context, s Scenario) error {
 	switch s {
 	case ScenarioProduce:
 		if r.rep.Produce, err = runProduce(ctx, r.cfg, t.name, t.partitions); err == nil {
+			r.rep.Produce.ReplicationFactor = t.replicationFactor
 			r.rep.Produce.LoopbackFraction = r.fraction(r.rep.Produce.MBPerSec)
 			r.emit(throughputLine(s, *r.rep.Produce, r.rep.Loopback))
 		}
 	case ScenarioConsume:
-		if r.rep.Consume, err = runConsume(ctx, r.cfg, r.adm, t.name, t.partitions); err == nil {
+		if r.rep.Consume, err = runConsume(ctx, r.cfg, r.adm.Client, t.name, t.partitions); err == nil {
+			r.rep.Consume.ReplicationFactor = t.replicationFactor
 			r.rep.Consume.LoopbackFraction = r.fraction(r.rep.Consume.MBPerSec)
 			r.emit(throughputLine(s, *r.rep.Consume, r.rep.Loopback))
 		}
 	case ScenarioLatency:
 		if r.rep.Latency, err = runLatency(ctx, r.cfg, t.name, t.partitions); err == nil {
+			r.rep.Latency.ReplicationFactor = t.replicationFactor
 			r.emit(latencyLine(s, *r.rep.Latency))
 		}
 	case ScenarioE2E:
-		if r.rep.E2E, err = runE2E(ctx, r.cfg, r.adm, t.name, t.partitions); err == nil {
+		if r.rep.E2E, err = runE2E(ctx, r.cfg, r.adm.Client, t.name, t.partitions); err == nil {
+			r.rep.E2E.ReplicationFactor = t.replicationFactor
 			r.emit(latencyLine(s, *r.rep.E2E))
+		}
+	case ScenarioFailover:
+		if r.rep.Failover, err = runFailover(ctx, r.cfg, r.adm, t); err == nil {
+			killed := r.rep.Failover.KilledNodeID
+			r.killed = &killed
+			r.emit(failoverLine(*r.rep.Failover))
 		}
 	}
 	return err
@@ -153,10 +177,12 @@ func (r *runner) topic(ctx context.Context, s Scenario) (topicInfo, error) {
 	if t, ok := r.topics[owner(s)]; ok {
 		return t, nil
 	}
-	t := topicInfo{name: freshTopicName(owner(s), r.suffix), partitions: r.cfg.Partitions, fresh: true}
-	if err := createTopic(ctx, r.adm, t.name, t.partitions, r.cfg.StallTimeout); err != nil {
+	name := freshTopicName(owner(s), r.suffix)
+	shape, err := createTopic(ctx, r.adm, name, r.cfg.Partitions, r.cfg.StallTimeout)
+	if err != nil {
 		return topicInfo{}, err
 	}
+	t := topicInfo{name: name, partitions: shape.partitions, replicationFactor: shape.replicationFactor, fresh: true}
 	r.topics[owner(s)] = t
 	return t, nil
 }
@@ -192,18 +218,32 @@ func (r *runner) deleteAll(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// recordRSS reads the broker's memory after scenario s, if asked to.
+// recordRSS reads the memory of cfg.BrokerPID and of every agent of
+// cfg.BrokerPIDs that this run has not killed, after scenario s.
 func (r *runner) recordRSS(s Scenario) error {
-	if r.cfg.BrokerPID <= 0 {
+	read := func(pid int, node *int32) error {
+		m, err := ReadRSS(pid)
+		if err != nil {
+			return err
+		}
+		m.After, m.NodeID = string(s), node
+		r.rep.RSS = append(r.rep.RSS, m)
+		r.emit(rssLine(m))
 		return nil
 	}
-	m, err := ReadRSS(r.cfg.BrokerPID)
-	if err != nil {
-		return err
+	if r.cfg.BrokerPID > 0 {
+		if err := read(r.cfg.BrokerPID, nil); err != nil {
+			return err
+		}
 	}
-	m.After = string(s)
-	r.rep.RSS = append(r.rep.RSS, m)
-	r.emit(rssLine(m))
+	for _, node := range slices.Sorted(maps.Keys(r.cfg.BrokerPIDs)) {
+		if r.killed != nil && *r.killed == node {
+			continue
+		}
+		if err := read(r.cfg.BrokerPIDs[node], &node); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -229,8 +269,15 @@ func (r *runner) header(partitions int32) Header {
 	if r.cfg.compressible() {
 		payload = "text"
 	}
+	var failover *FailoverSettings
+	if r.cfg.has(ScenarioFailover) {
+		failover = r.cfg.failoverSettings()
+	}
 	return Header{
 		BootstrapServers: r.cfg.BootstrapServers,
+		Brokers:          r.brokers,
+		BrokerPIDs:       r.cfg.BrokerPIDs,
+		Failover:         failover,
 		Topic:            r.cfg.Topic,
 		Partitions:       partitions,
 		RecordSize:       r.cfg.RecordSize,

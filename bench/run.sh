@@ -1,25 +1,293 @@
 #!/usr/bin/env bash
 # `make bench`: Go micro-benchmarks of the hot paths, then the load generator
-# (strata bench) against a fresh single-node agent on this machine.
-# Extra flags for strata bench go in $BENCH_FLAGS, e.g.
-#   make bench BENCH_FLAGS='--duration 30s --scenarios produce,consume'
+# (strata-bench) against a fresh single agent and a fresh three-agent
+# cluster on this machine, then a summary. Agents listen on loopback ports
+# and keep their data in a temporary directory; every process this script
+# starts is stopped and the directory removed on exit, Ctrl-C included.
+#
+# Environment:
+#   BENCH_MODE           all (default): micro-benchmarks, single agent, cluster, summary
+#                        single: micro-benchmarks and the single agent
+#                        cluster: the three-agent cluster only
+#   BENCH_DURATION       how long each sending scenario runs (default 5s)
+#   BENCH_MICRO=0        skip the Go micro-benchmarks; BENCHTIME sets their -benchtime (1s)
+#   BENCH_FLAGS          extra strata-bench flags for every run, e.g. '--partitions 12'
+#   BENCH_CLUSTER_FLAGS  extra strata-bench flags for the cluster run, e.g. '--failover-warmup 10s'
+#   BENCH_PORT           Kafka port of the single agent and of cluster agent 1 (19092);
+#                        agents 2 and 3 use the next two ports
+#   BENCH_ETCD_PORT      first of the six embedded etcd ports of the cluster (12379)
+#   BENCH_HTTP_PORT      HTTP (/metrics) port of the single agent and of cluster agent 1
+#                        (19644); agents 2 and 3 use the next two ports
+#   BENCH_KEEP=1         keep the temporary directory (agent data and logs)
+#   STRATA, STRATA_BENCH the binaries (bin/strata, bin/strata-bench; `make build`)
+#
+# e.g. make bench BENCH_DURATION=30s, or BENCH_MODE=cluster bash bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
 STRATA=${STRATA:-bin/strata}
+STRATA_BENCH=${STRATA_BENCH:-bin/strata-bench}
+MODE=${BENCH_MODE:-all}
+DURATION=${BENCH_DURATION:-5s}
 PORT=${BENCH_PORT:-19092}
+ETCD_PORT=${BENCH_ETCD_PORT:-12379}
+HTTP_PORT=${BENCH_HTTP_PORT:-19644}
+read -r -a FLAGS <<<"${BENCH_FLAGS:-}"
+read -r -a CLUSTER_FLAGS <<<"${BENCH_CLUSTER_FLAGS:-}"
 
-echo "== go micro-benchmarks"
-go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" ./protocol/ ./agent/log/
-
-data=$(mktemp -d)
-"$STRATA" agent --listen "127.0.0.1:$PORT" --data-dir "$data" --log-level warn &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 100); do
-	if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
-	sleep 0.1
+case $MODE in
+all | single | cluster) ;;
+*)
+	echo "bench: BENCH_MODE=$MODE: want all, single or cluster" >&2
+	exit 2
+	;;
+esac
+for bin in "$STRATA" "$STRATA_BENCH"; do
+	if [ ! -x "$bin" ]; then
+		echo "bench: $bin not found; run make build first" >&2
+		exit 2
+	fi
 done
 
-echo "== strata-bench against a fresh agent (pid $pid)"
-# shellcheck disable=SC2086
-bin/strata-bench --bootstrap-server "127.0.0.1:$PORT" --broker-pid "$pid" ${BENCH_FLAGS:-}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
+pids=()   # agents started and not yet stopped
+status=0  # set to 1 when a strata-bench run fails; the script goes on
+
+cleanup() {
+	stop_agents
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		echo "bench: kept $tmp"
+	else
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	local state
+	state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	[[ $state != Z* ]]
+}
+
+# port_open PORT: something accepts connections on 127.0.0.1:PORT.
+port_open() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# start_agent NAME ARGS...: starts `strata agent ARGS` in the background with
+# its output in $tmp/NAME.log, and records its PID in $pids and $last_pid.
+# The agent is disowned: bash still reaps it, but does not report "Killed"
+# when the failover scenario kills it.
+start_agent() {
+	local name=$1
+	shift
+	"$STRATA" agent --log-level warn "$@" >"$tmp/$name.log" 2>&1 &
+	last_pid=$!
+	disown "$last_pid"
+	pids+=("$last_pid")
+}
+
+# wait_listening NAME PID PORT: waits up to 60 s for the agent to accept
+# connections; fails at once if it exits.
+wait_listening() {
+	local name=$1 pid=$2 port=$3
+	for _ in $(seq 600); do
+		if ! alive "$pid"; then
+			echo "bench: $name (pid $pid) exited during startup:" >&2
+			tail -n 40 "$tmp/$name.log" >&2
+			return 1
+		fi
+		if port_open "$port"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "bench: $name (pid $pid) not listening on 127.0.0.1:$port after 60 s" >&2
+	tail -n 40 "$tmp/$name.log" >&2
+	return 1
+}
+
+# require_free PORT...: fails if any port is already taken.
+require_free() {
+	local port
+	for port in "$@"; do
+		if port_open "$port"; then
+			echo "bench: 127.0.0.1:$port is in use; set BENCH_PORT / BENCH_ETCD_PORT to free ports" >&2
+			return 1
+		fi
+	done
+}
+
+# await_exit SECONDS: waits up to SECONDS for every agent to exit; fails if
+# some are still running.
+await_exit() {
+	local pid left
+	for _ in $(seq $(($1 * 10))); do
+		left=0
+		for pid in "${pids[@]}"; do
+			if alive "$pid"; then left=1; fi
+		done
+		if [ $left = 0 ]; then return 0; fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# stop_agents: SIGTERM to every agent, SIGKILL to those still running after
+# 15 s, and waits until they are gone.
+stop_agents() {
+	local pid
+	for pid in "${pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	if ! await_exit 15; then
+		for pid in "${pids[@]}"; do
+			kill -KILL "$pid" 2>/dev/null || true
+		done
+		await_exit 5 || echo "bench: agents ${pids[*]} did not exit" >&2
+	fi
+	pids=()
+}
+
+# bench OUT ARGS...: runs strata-bench, showing its output and saving it in
+# $tmp/OUT. A failure is remembered in $status, with the agents' last log
+# lines, and does not stop the script; an interrupt does.
+bench() {
+	local out=$1 rc=0 log
+	shift
+	"$STRATA_BENCH" "$@" "${FLAGS[@]}" | tee "$tmp/$out" || rc=$?
+	stop_if_interrupted $rc
+	if [ $rc != 0 ]; then
+		status=1
+		echo "bench: strata-bench $* failed; last agent log lines:" >&2
+		for log in "$tmp"/*.log; do
+			echo "-- $(basename "$log")" >&2
+			tail -n 20 "$log" >&2
+		done
+	fi
+}
+
+# stop_if_interrupted RC: exits with RC if it says a command died of, or
+# stopped for, a signal (128+n): bash does not always run its INT trap when
+# the foreground command handles SIGINT itself and exits.
+stop_if_interrupted() {
+	if [ "$1" -gt 128 ]; then
+		exit "$1"
+	fi
+}
+
+micro() {
+	echo "== go micro-benchmarks"
+	local rc=0
+	go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" ./protocol/ ./agent/log/ || rc=$?
+	stop_if_interrupted $rc
+	if [ $rc != 0 ]; then
+		status=1
+		echo "bench: micro-benchmarks failed" >&2
+	fi
+}
+
+single() {
+	require_free "$PORT" "$HTTP_PORT"
+	start_agent single --listen "127.0.0.1:$PORT" --http-addr "127.0.0.1:$HTTP_PORT" --data-dir "$tmp/single"
+	local pid=$last_pid
+	wait_listening single "$pid" "$PORT"
+	echo "== single agent on 127.0.0.1:$PORT (pid $pid): all scenarios, acks=all"
+	bench single.out --bootstrap-server "127.0.0.1:$PORT" --broker-pid "$pid" --duration "$DURATION"
+	echo "== single agent: produce, acks=1"
+	bench single-acks1.out --bootstrap-server "127.0.0.1:$PORT" --broker-pid "$pid" --duration "$DURATION" \
+		--scenarios produce --acks 1
+	stop_agents
+}
+
+# cluster: agents 1-3 on PORT..PORT+2 (HTTP on HTTP_PORT..HTTP_PORT+2), each
+# hosting a member of a three-member etcd cluster (client port
+# ETCD_PORT+2i-2, peer ETCD_PORT+2i-1), as `make cluster` runs them.
+cluster() {
+	local i members="" bootstrap="" brokerpids=""
+	local ports=("$PORT" $((PORT + 1)) $((PORT + 2)))
+	# shellcheck disable=SC2046 # word splitting of seq is intended
+	require_free "${ports[@]}" $(seq "$HTTP_PORT" $((HTTP_PORT + 2))) $(seq "$ETCD_PORT" $((ETCD_PORT + 5)))
+	for i in 1 2 3; do
+		members+="${members:+,}b$i=http://127.0.0.1:$((ETCD_PORT + 2 * i - 1))"
+	done
+	for i in 1 2 3; do
+		start_agent "agent$i" --node-id "$i" --listen "127.0.0.1:${ports[i - 1]}" \
+			--http-addr "127.0.0.1:$((HTTP_PORT + i - 1))" --data-dir "$tmp/cluster/$i" \
+			--etcd-name "b$i" --etcd-listen-client "127.0.0.1:$((ETCD_PORT + 2 * i - 2))" \
+			--etcd-listen-peer "127.0.0.1:$((ETCD_PORT + 2 * i - 1))" --etcd-initial-cluster "$members"
+		bootstrap+="${bootstrap:+,}127.0.0.1:${ports[i - 1]}"
+		brokerpids+="${brokerpids:+,}$i=$last_pid"
+	done
+	for i in 1 2 3; do
+		wait_listening "agent$i" "${pids[i - 1]}" "${ports[i - 1]}"
+	done
+	echo "== three-agent cluster on $bootstrap (node=pid $brokerpids): RF=3, acks=all, then failover"
+	bench cluster.out --bootstrap-server "$bootstrap" --wait-brokers 3 --connect-timeout 60s \
+		--broker-pids "$brokerpids" --duration "$DURATION" --acks all \
+		--scenarios loopback,produce,consume,latency,e2e,failover "${CLUSTER_FLAGS[@]}"
+	stop_agents
+}
+
+# field FILE SCENARIO NAME: the value of NAME=value (or, for MB/s, the number
+# before it) on the first line of FILE that starts with SCENARIO; n/a if
+# there is none.
+field() {
+	cat "$1" 2>/dev/null | awk -v s="$2" -v k="$3" '$1 == s && !found {
+		for (i = 2; i <= NF; i++) {
+			if (k == "MB/s" && $i == "MB/s") { v = $(i - 1); found = 1; break }
+			if (index($i, k "=") == 1) { v = substr($i, length(k) + 2); found = 1; break }
+		}
+	} END { print found ? v : "n/a" }'
+}
+
+# hwm FILE...: the peak VmHWM of every process in the files' rss lines.
+hwm() {
+	cat "$@" 2>/dev/null | awk '$1 == "rss" {
+		who = ($2 ~ /^agent=/) ? $2 : $3
+		for (i = 2; i <= NF; i++) if (index($i, "VmHWM=") == 1) v = substr($i, 7) + 0
+		if (v > max[who]) max[who] = v
+	} END { for (w in max) printf "%s %s MiB\n", w, max[w] }' | sort | paste -sd ',' | sed 's/,/, /g'
+}
+
+summary() {
+	local s="$tmp/single.out" s1="$tmp/single-acks1.out" c="$tmp/cluster.out"
+	local all1 acks1 rf3
+	echo
+	echo "== summary (BENCH_DURATION=$DURATION per scenario; 1 MB = 10^6 bytes of record value)"
+	if [ -f "$s" ]; then
+		all1=$(field "$s" produce MB/s)
+		acks1=$(field "$s1" produce MB/s)
+		echo "single agent    produce acks=all $all1 MB/s, acks=1 $acks1 MB/s; consume $(field "$s" consume MB/s) MB/s;" \
+			"latency p99=$(field "$s" latency p99); e2e p99=$(field "$s" e2e p99); VmHWM $(hwm "$s" "$s1")"
+	fi
+	if [ -f "$c" ]; then
+		rf3=$(field "$c" produce MB/s)
+		echo "cluster         produce acks=all rf=$(field "$c" produce rf) $rf3 MB/s; consume $(field "$c" consume MB/s) MB/s;" \
+			"latency p99=$(field "$c" latency p99) (target <= 10 ms at 2000/s); e2e p99=$(field "$c" e2e p99)"
+		if [ "$rf3" != n/a ] && [ "${acks1:-n/a}" != n/a ]; then
+			awk -v c="$rf3" -v s="$acks1" 'BEGIN {
+				printf "cluster/single  RF=3 acks=all throughput = %.2f of single-agent acks=1 (%s / %s MB/s; target >= 0.50)\n", c / s, c, s }'
+		else
+			echo "cluster/single  needs both runs (BENCH_MODE=all) to compare RF=3 acks=all with single-agent acks=1"
+		fi
+		grep '^failover ' "$c" | sed 's/^failover  /failover        /' || echo "failover        did not finish"
+		echo "                (target: partition0 <= 5 s, failed=0)"
+		echo "cluster VmHWM   $(hwm "$c")"
+	fi
+}
+
+if [ "$MODE" != cluster ] && [ "${BENCH_MICRO:-1}" != 0 ]; then
+	micro
+fi
+if [ "$MODE" != cluster ]; then
+	single
+fi
+if [ "$MODE" != single ]; then
+	cluster
+fi
+summary
+exit $status

@@ -51,6 +51,9 @@ type RSS struct {
 	// After names the scenario after which the reading was taken.
 	After string `json:"after"`
 	PID   int    `json:"pid"`
+	// NodeID is the agent's node ID for a reading of one of
+	// Config.BrokerPIDs, nil for Config.BrokerPID.
+	NodeID *int32 `json:"node_id,omitempty"`
 	// VmRSSBytes is the resident set size at the time of reading.
 	VmRSSBytes uint64 `json:"vm_rss_bytes"`
 	// VmHWMBytes is the peak resident set size since the process started.
@@ -115,6 +118,19 @@ func procKB(b []byte, key string) (n uint64, ok bool, err error) {
 		return 0, false, fmt.Errorf("%w: %v", ErrProcStatus, err)
 	}
 	return 0, false, nil
+}
+
+// procField returns the value, trimmed, of the first line "key: value" in
+// a /proc file. ok is false if there is no such key.
+func procField(b []byte, key string) (value string, ok bool) {
+	prefix := []byte(key + ":")
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if rest, found := bytes.CutPrefix(sc.Bytes(), prefix); found {
+			return string(bytes.TrimSpace(rest)), true
+		}
+	}
+	return "", false
 }
 
 // parseCPUModel returns the first "model name" of /proc/cpuinfo, or "".

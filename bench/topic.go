@@ -4,14 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// topicPollInterval is how often waitTopicReady re-reads metadata.
+// topicPollInterval is how often waitTopicReady and waitBrokers re-read
+// metadata.
 const topicPollInterval = 50 * time.Millisecond
 
 // freshTopicName returns the name of a scenario's fresh topic.
@@ -23,88 +27,169 @@ func freshTopicName(s Scenario, suffix string) string {
 // topics from another's.
 func randomSuffix() string { return fmt.Sprintf("%08x", rand.Uint32()) }
 
-// createTopic creates name with the given partitions and the broker's
-// default replication factor, and waits until every partition has a leader.
-func createTopic(ctx context.Context, adm *kadm.Client, name string, partitions int32, timeout time.Duration) error {
-	if _, err := adm.CreateTopic(ctx, partitions, -1, nil, name); err != nil {
-		return fmt.Errorf("%w: create %s: %w", ErrTopic, name, err)
-	}
-	_, err := waitTopicReady(ctx, adm, name, timeout)
-	return err
+// admin is the runner's admin client. Metadata goes through metadata, not
+// kadm: kadm answers Metadata from the client's cache for up to its
+// metadata min age (5 s by default), and bench must see leadership and
+// membership as they are now.
+type admin struct {
+	*kadm.Client
+	cl *kgo.Client
 }
 
-// ensureTopic returns the partition count of an existing topic, creating
-// it with partitions if it does not exist.
-func ensureTopic(ctx context.Context, adm *kadm.Client, name string, partitions int32, timeout time.Duration) (int32, error) {
-	md, err := adm.Metadata(ctx, name)
-	if err != nil {
-		return 0, fmt.Errorf("%w: describe %s: %w", ErrTopic, name, err)
+func newAdmin(cl *kgo.Client) admin { return admin{Client: kadm.NewClient(cl), cl: cl} }
+
+// metadata asks a broker for the metadata of topics, or of brokers only if
+// there are none.
+func (a admin) metadata(ctx context.Context, topics ...string) (*kmsg.MetadataResponse, error) {
+	req := kmsg.NewPtrMetadataRequest()
+	req.Topics = []kmsg.MetadataRequestTopic{}
+	for _, t := range topics {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(t)
+		req.Topics = append(req.Topics, rt)
 	}
-	td, ok := md.Topics[name]
-	switch {
-	case ok && td.Err == nil:
-		return waitTopicReady(ctx, adm, name, timeout)
-	case !ok || errors.Is(td.Err, kerr.UnknownTopicOrPartition):
-		if err := createTopic(ctx, adm, name, partitions, timeout); err != nil {
-			return 0, err
+	return req.RequestWith(ctx, a.cl)
+}
+
+// topicMetadata returns the metadata of one topic, or its error.
+func (a admin) topicMetadata(ctx context.Context, name string) (kmsg.MetadataResponseTopic, error) {
+	resp, err := a.metadata(ctx, name)
+	if err != nil {
+		return kmsg.MetadataResponseTopic{}, err
+	}
+	for _, t := range resp.Topics {
+		if t.Topic != nil && *t.Topic == name {
+			return t, kerr.ErrorForCode(t.ErrorCode)
 		}
-		return partitions, nil
+	}
+	return kmsg.MetadataResponseTopic{}, kerr.UnknownTopicOrPartition
+}
+
+// topicShape is what bench needs to know of a ready topic.
+type topicShape struct {
+	partitions int32
+	// replicationFactor is the smallest replica count of any partition.
+	replicationFactor int
+}
+
+// createTopic creates name with the given partitions and the broker's
+// default replication factor, and waits until every partition has a leader.
+func createTopic(ctx context.Context, adm admin, name string, partitions int32, timeout time.Duration) (topicShape, error) {
+	if _, err := adm.CreateTopic(ctx, partitions, -1, nil, name); err != nil {
+		return topicShape{}, fmt.Errorf("%w: create %s: %w", ErrTopic, name, err)
+	}
+	return waitTopicReady(ctx, adm, name, timeout)
+}
+
+// ensureTopic returns the shape of an existing topic, creating it with
+// partitions if it does not exist.
+func ensureTopic(ctx context.Context, adm admin, name string, partitions int32, timeout time.Duration) (topicShape, error) {
+	_, err := adm.topicMetadata(ctx, name)
+	switch {
+	case err == nil:
+		return waitTopicReady(ctx, adm, name, timeout)
+	case errors.Is(err, kerr.UnknownTopicOrPartition):
+		return createTopic(ctx, adm, name, partitions, timeout)
 	default:
-		return 0, fmt.Errorf("%w: describe %s: %w", ErrTopic, name, td.Err)
+		return topicShape{}, fmt.Errorf("%w: describe %s: %w", ErrTopic, name, err)
 	}
 }
 
 // waitTopicReady polls metadata until name exists and every partition has
-// a leader, and returns its partition count. It gives up after timeout.
-func waitTopicReady(ctx context.Context, adm *kadm.Client, name string, timeout time.Duration) (int32, error) {
+// a leader, and returns its shape. It gives up after timeout.
+func waitTopicReady(ctx context.Context, adm admin, name string, timeout time.Duration) (topicShape, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(topicPollInterval)
 	defer tick.Stop()
 	var last error
 	for {
-		n, err := topicReady(ctx, adm, name)
+		shape, err := topicReady(ctx, adm, name)
 		if err == nil {
-			return n, nil
+			return shape, nil
 		}
 		last = err
 		select {
 		case <-ctx.Done():
-			return 0, fmt.Errorf("%w: %s not ready: %w", ErrTopic, name, errors.Join(ctx.Err(), last))
+			return topicShape{}, fmt.Errorf("%w: %s not ready: %w", ErrTopic, name, errors.Join(ctx.Err(), last))
 		case <-tick.C:
 		}
 	}
 }
 
-// topicReady returns the partition count of name if every partition has a
-// leader, or why not.
-func topicReady(ctx context.Context, adm *kadm.Client, name string) (int32, error) {
-	md, err := adm.Metadata(ctx, name)
+// topicReady returns the shape of name if every partition has a leader, or
+// why not.
+func topicReady(ctx context.Context, adm admin, name string) (topicShape, error) {
+	td, err := adm.topicMetadata(ctx, name)
 	if err != nil {
-		return 0, err
+		return topicShape{}, err
 	}
-	td, ok := md.Topics[name]
-	switch {
-	case !ok:
-		return 0, kerr.UnknownTopicOrPartition
-	case td.Err != nil:
-		return 0, td.Err
-	case len(td.Partitions) == 0:
-		return 0, errors.New("no partitions")
+	if len(td.Partitions) == 0 {
+		return topicShape{}, errors.New("no partitions")
 	}
+	rf := math.MaxInt
 	for _, p := range td.Partitions {
-		if p.Err != nil {
-			return 0, fmt.Errorf("partition %d: %w", p.Partition, p.Err)
+		if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+			return topicShape{}, fmt.Errorf("partition %d: %w", p.Partition, err)
 		}
 		if p.Leader < 0 {
-			return 0, fmt.Errorf("partition %d has no leader", p.Partition)
+			return topicShape{}, fmt.Errorf("partition %d has no leader", p.Partition)
+		}
+		rf = min(rf, len(p.Replicas))
+	}
+	return topicShape{partitions: int32(len(td.Partitions)), replicationFactor: rf}, nil
+}
+
+// partitionLeader returns the node ID of the leader of topic/partition as
+// a broker reports it now.
+func partitionLeader(ctx context.Context, adm admin, topic string, partition int32) (int32, error) {
+	td, err := adm.topicMetadata(ctx, topic)
+	if err != nil {
+		return 0, fmt.Errorf("%w: describe %s: %w", ErrTopic, topic, err)
+	}
+	for _, p := range td.Partitions {
+		if p.Partition != partition {
+			continue
+		}
+		if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+			return 0, fmt.Errorf("%w: %s/%d: %w", ErrTopic, topic, partition, err)
+		}
+		if p.Leader < 0 {
+			return 0, fmt.Errorf("%w: %s/%d has no leader", ErrTopic, topic, partition)
+		}
+		return p.Leader, nil
+	}
+	return 0, fmt.Errorf("%w: %s/%d not in metadata", ErrTopic, topic, partition)
+}
+
+// waitBrokers polls metadata until it lists at least n brokers, and returns
+// how many it lists. It gives up after timeout.
+func waitBrokers(ctx context.Context, adm admin, n int, timeout time.Duration) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(topicPollInterval)
+	defer tick.Stop()
+	seen := 0
+	var last error
+	for {
+		resp, err := adm.metadata(ctx)
+		if err == nil {
+			if seen = len(resp.Brokers); seen >= n {
+				return seen, nil
+			}
+		} else {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("%w: %d of %d brokers listed after %s: %w", ErrUnreachable, seen, n, timeout, errors.Join(ctx.Err(), last))
+		case <-tick.C:
 		}
 	}
-	return int32(len(td.Partitions)), nil
 }
 
 // deleteTopic deletes a fresh topic.
-func deleteTopic(ctx context.Context, adm *kadm.Client, name string) error {
+func deleteTopic(ctx context.Context, adm admin, name string) error {
 	if _, err := adm.DeleteTopic(ctx, name); err != nil {
 		return fmt.Errorf("%w: delete %s: %w", ErrTopic, name, err)
 	}

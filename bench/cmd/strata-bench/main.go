@@ -21,6 +21,9 @@ func main() {
 	cmd.SilenceErrors = true // printed once below
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "strata-bench:", err)
+		if ctx.Err() != nil {
+			os.Exit(130) // interrupted, as a shell reports SIGINT, so scripts stop too
+		}
 		os.Exit(1)
 	}
 }
