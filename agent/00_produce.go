@@ -41,8 +41,6 @@ func (a *Agent) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) (km
 		reqErr = fmt.Errorf("%w: produce v%d carries magic v0/v1 message sets; use a client that produces record batches (Kafka 0.11+ format)", errOldMessageFormat, req.Version)
 	case req.Acks != 0 && req.Acks != 1 && req.Acks != -1:
 		reqErr = fmt.Errorf("%w: acks=%d; use 0, 1 or -1 (all)", errInvalidRequiredAcks, req.Acks)
-	case req.TransactionID != nil:
-		reqErr = fmt.Errorf("%w (transactional.id %q)", errTransactionsUnsupported, *req.TransactionID)
 	}
 	// Append to every partition first, then wait for the acks=all ones, so
 	// the partitions' replication overlaps.
@@ -66,7 +64,7 @@ func (a *Agent) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) (km
 			sp.Partition = rp.Partition
 			pd := pending{sp: sp, err: reqErr}
 			if pd.err == nil {
-				pd.p, pd.res, batches, pd.err = a.produceTo(ctx, rt.Topic, rp.Partition, rp.Records, req.Acks, req.Version, batches)
+				pd.p, pd.res, batches, pd.err = a.produceTo(ctx, rt.Topic, rp.Partition, rp.Records, req.Acks, req.Version, req.TransactionID, batches)
 			}
 			all = append(all, pd)
 		}
@@ -136,7 +134,7 @@ func (a *Agent) awaitReplication(ctx context.Context, p *partition, end int64, d
 
 // produceTo validates and appends one partition's records. batches is
 // scratch space reused across partitions.
-func (a *Agent) produceTo(ctx context.Context, topic string, idx int32, records []byte, acks, version int16, batches []protocol.Batch) (*partition, log.AppendResult, []protocol.Batch, error) {
+func (a *Agent) produceTo(ctx context.Context, topic string, idx int32, records []byte, acks, version int16, txnID *string, batches []protocol.Batch) (*partition, log.AppendResult, []protocol.Batch, error) {
 	var res log.AppendResult
 	t, err := a.lookupTopic(ctx, topic, true)
 	if err != nil {
@@ -159,8 +157,20 @@ func (a *Agent) produceTo(ctx context.Context, topic string, idx int32, records 
 	if b.Header.Codec() == protocol.CodecZstd && version < 7 {
 		return p, res, batches, fmt.Errorf("%w: zstd needs produce v7+, request is v%d", errUnsupportedCompression, version)
 	}
-	if b.Header.IsTransactional() || b.Header.IsControl() {
-		return p, res, batches, fmt.Errorf("%w: batch is transactional", errTransactionsUnsupported)
+	if b.Header.IsControl() {
+		return p, res, batches, fmt.Errorf("%w: clients may not write control batches", errInvalidRecord)
+	}
+	if b.Header.IsTransactional() {
+		if txnID == nil {
+			return p, res, batches, fmt.Errorf("%w: a transactional batch needs the request's transactional id", errInvalidRecord)
+		}
+		if !p.log.HasOngoingTxn(b.Header.ProducerID) {
+			// KIP-890: the first write of a transaction to a partition must
+			// be one the coordinator knows about.
+			if err := a.verifyTxnPartition(ctx, *txnID, b.Header.ProducerID, b.Header.ProducerEpoch, topic, idx); err != nil {
+				return p, res, batches, err
+			}
+		}
 	}
 	if err := protocol.ValidateRecords(*b); err != nil {
 		return p, res, batches, err

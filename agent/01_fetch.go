@@ -17,8 +17,10 @@ package agent
 // Records are never copied through the agent: the response carries file
 // ranges of the segments, which the connection writer sends with
 // sendfile(2); the segments stay open (even if retention deletes them) until
-// the response is written. Transactions are not supported yet, so the last
-// stable offset equals the high watermark for both isolation levels.
+// the response is written. read_uncommitted reads up to the high
+// watermark; read_committed up to the last stable offset (the first offset
+// of the oldest open transaction), and the response lists the aborted
+// transactions in the range so the consumer skips their records.
 
 import (
 	"context"
@@ -46,6 +48,9 @@ type fetchPart struct {
 	// replica is set when a follower fetches: it reads up to the log end
 	// offset, not the high watermark, and waits for appends.
 	replica bool
+	// committed is read_committed: read up to the last stable offset and
+	// list aborted transactions.
+	committed bool
 	// diverged is set when a follower's last fetched epoch disagrees with
 	// the leader's log: the response carries the diverging epoch instead
 	// of records.
@@ -179,7 +184,7 @@ func (a *Agent) resolveFetch(req *kmsg.FetchRequest, resp *kmsg.FetchResponse) [
 			sp := &st.Partitions[j]
 			*sp = kmsg.NewFetchResponseTopicPartition()
 			sp.Partition = rp.Partition
-			fp := &fetchPart{resp: sp, topic: i, offset: rp.FetchOffset, maxBytes: int(rp.PartitionMaxBytes), err: terr}
+			fp := &fetchPart{resp: sp, topic: i, offset: rp.FetchOffset, maxBytes: int(rp.PartitionMaxBytes), err: terr, committed: req.IsolationLevel == 1}
 			if fp.err == nil {
 				fp.p, fp.err = a.leaderPartition(t, rp.Partition)
 			}
@@ -214,7 +219,8 @@ func (a *Agent) readFetch(ctx context.Context, parts []*fetchPart, maxBytes int)
 		log.ReleaseChunks(fp.chunks) // from an earlier pass of a long poll
 		fp.chunks = fp.chunks[:0]
 		hw := p.highWatermark()
-		sp.HighWatermark, sp.LastStableOffset = hw, hw
+		lso := p.log.LastStableOffset(hw)
+		sp.HighWatermark, sp.LastStableOffset = hw, lso
 		localStart := p.log.LogStartOffset()
 		sp.LogStartOffset = localStart
 		if !fp.replica {
@@ -229,8 +235,12 @@ func (a *Agent) readFetch(ctx context.Context, parts []*fetchPart, maxBytes int)
 			continue
 		}
 		upTo := hw
-		if fp.replica {
+		switch {
+		case fp.replica:
 			upTo = p.log.LogEndOffset()
+		case fp.committed:
+			upTo = lso
+			sp.AbortedTransactions = a.abortedTxns(ctx, p, fp.offset, upTo)
 		}
 		if fp.offset == upTo && fp.offset >= sp.LogStartOffset {
 			continue // caught up: nothing to read
@@ -280,4 +290,34 @@ func lastOffsetIn(data []byte) int64 {
 		data = data[h.Size():]
 	}
 	return last
+}
+
+// abortedTxns lists the aborted transactions with records in [from, to),
+// from the object tier and the local log.
+func (a *Agent) abortedTxns(ctx context.Context, p *partition, from, to int64) []kmsg.FetchResponseTopicPartitionAbortedTransaction {
+	out := []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+	type key struct{ pid, first int64 }
+	seen := map[key]bool{}
+	add := func(pid, first int64) {
+		if seen[key{pid, first}] {
+			return // in both tiers
+		}
+		seen[key{pid, first}] = true
+		t := kmsg.NewFetchResponseTopicPartitionAbortedTransaction()
+		t.ProducerID, t.FirstOffset = pid, first
+		out = append(out, t)
+	}
+	if from < p.log.LogStartOffset() {
+		for _, s := range a.remoteSegments(ctx, p) {
+			for _, t := range s.AbortedTxns {
+				if t.LastOffset >= from && t.FirstOffset < to {
+					add(t.ProducerID, t.FirstOffset)
+				}
+			}
+		}
+	}
+	for _, t := range p.log.AbortedTxns(from, to) {
+		add(t.ProducerID, t.FirstOffset)
+	}
+	return out
 }

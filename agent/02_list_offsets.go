@@ -3,8 +3,8 @@ package agent
 // ListOffsets, versions 1–9.
 //
 // Timestamps: -2 earliest (the log start offset, in the object tier when
-// older data was offloaded), -1 latest (high watermark; equal to the last
-// stable offset until transactions exist), -3 the record with the largest
+// older data was offloaded), -1 latest (the high watermark, or the last
+// stable offset for read_committed), -3 the record with the largest
 // timestamp (v7+), -4 the earliest offset on local disk (v8+), -5 the end of
 // the offsets in the object tier (v9+; -1 when nothing is offloaded). A
 // timestamp t >= 0 returns the first record whose timestamp is >= t, looked
@@ -46,7 +46,7 @@ func (a *Agent) handleListOffsets(ctx context.Context, req *kmsg.ListOffsetsRequ
 				err = checkLeaderEpoch(p, rp.CurrentLeaderEpoch)
 			}
 			if err == nil {
-				sp.Offset, sp.Timestamp, err = a.listOffset(ctx, p, rp.Timestamp, req.Version)
+				sp.Offset, sp.Timestamp, err = a.listOffset(ctx, p, rp.Timestamp, req.Version, req.IsolationLevel == 1)
 				sp.LeaderEpoch = p.leaderEpoch.Load()
 			}
 			if err != nil {
@@ -61,8 +61,10 @@ func (a *Agent) handleListOffsets(ctx context.Context, req *kmsg.ListOffsetsRequ
 }
 
 // listOffset resolves one ListOffsets timestamp to (offset, timestamp).
-func (a *Agent) listOffset(ctx context.Context, p *partition, ts int64, version int16) (int64, int64, error) {
+func (a *Agent) listOffset(ctx context.Context, p *partition, ts int64, version int16, committed bool) (int64, int64, error) {
 	switch {
+	case ts == offsetLatest && committed:
+		return p.log.LastStableOffset(p.highWatermark()), -1, nil
 	case ts == offsetLatest:
 		return p.highWatermark(), -1, nil
 	case ts == offsetEarliest:

@@ -36,9 +36,9 @@ var (
 	errPreferredLeaderNotAvailable  = errors.New("agent: preferred leader not available")
 	errEligibleLeadersNotAvailable  = errors.New("agent: eligible leaders not available")
 	errNoReassignment               = errors.New("agent: no reassignment in progress")
+	errCoordinatorNotAvailable      = errors.New("agent: coordinator not available")
 	errUnsupportedCompression       = errors.New("agent: unsupported compression type")
 	errUnsupportedVersion           = errors.New("agent: not supported yet")
-	errTransactionsUnsupported      = errors.New("agent: transactions are not supported yet")
 	errShuttingDown                 = errors.New("agent: shutting down")
 )
 
@@ -113,9 +113,9 @@ var errorCodes = []struct {
 	{errPreferredLeaderNotAvailable, kerr.PreferredLeaderNotAvailable},
 	{errEligibleLeadersNotAvailable, kerr.EligibleLeadersNotAvailable},
 	{errNoReassignment, kerr.NoReassignmentInProgress},
+	{errCoordinatorNotAvailable, kerr.CoordinatorNotAvailable},
 	{errUnsupportedCompression, kerr.UnsupportedCompressionType},
 	{errUnsupportedVersion, kerr.UnsupportedVersion},
-	{errTransactionsUnsupported, kerr.InvalidTxnState},
 	{errShuttingDown, kerr.NotLeaderForPartition},
 
 	// the group coordinator

@@ -48,6 +48,10 @@ func (a *Agent) dispatch(ctx context.Context, req *protocol.Request) (kmsg.Respo
 		return a.handleAlterConfigs(ctx, r)
 	case *kmsg.IncrementalAlterConfigsRequest:
 		return a.handleIncrementalAlterConfigs(ctx, r)
+	case *kmsg.WriteTxnMarkersRequest:
+		return a.handleWriteTxnMarkers(ctx, r)
+	case *kmsg.DescribeProducersRequest:
+		return a.handleDescribeProducers(ctx, r)
 	case *kmsg.DeleteRecordsRequest:
 		return a.handleDeleteRecords(ctx, r)
 	case *kmsg.DescribeLogDirsRequest:

@@ -240,10 +240,16 @@ func (a *Agent) onRoll(p *partition, seg log.SegmentInfo) {
 }
 
 func (a *Agent) enqueue(t *tier, p *partition, seg log.SegmentInfo) {
+	var aborted []metadata.AbortedTxn
+	for _, t := range p.log.AbortedTxns(seg.BaseOffset, seg.LastOffset+1) {
+		if t.LastOffset <= seg.LastOffset {
+			aborted = append(aborted, metadata.AbortedTxn{ProducerID: t.ProducerID, FirstOffset: t.FirstOffset, LastOffset: t.LastOffset})
+		}
+	}
 	err := t.up.Enqueue(remote.Segment{
 		TopicPartition: tpOf(p), Topic: p.topic,
 		BaseOffset: seg.BaseOffset, LastOffset: seg.LastOffset, Size: seg.Size,
-		LogPath: seg.LogPath, LeaderEpoch: p.leaderEpoch.Load(),
+		LogPath: seg.LogPath, LeaderEpoch: p.leaderEpoch.Load(), AbortedTxns: aborted,
 	})
 	if err != nil {
 		a.logger.Warn("enqueue segment for upload", "topic", p.topic, "partition", p.index, "base_offset", seg.BaseOffset, "err", err)

@@ -46,6 +46,10 @@ type RemoteSegment struct {
 	// epoch); each further entry is the first batch of a newer epoch. OffsetForLeaderEpoch answers from them for
 	// offsets that are only in the object store.
 	EpochStarts []EpochStart
+	// AbortedTxns are the aborted transactions whose abort marker lies in
+	// the segment (LastOffset within it), for read_committed fetches of
+	// offloaded data.
+	AbortedTxns []AbortedTxn
 	// CRC32C is the CRC-32C (Castagnoli) of the whole .log object.
 	CRC32C uint32
 	// LogKey, IndexKey and TimeIndexKey are the object keys of the
@@ -78,6 +82,11 @@ func (s *RemoteSegment) Validate() error {
 		// RFC 3339, which stores encode times in, has four-digit years.
 		return fmt.Errorf("%w: remote segment at %d uploaded at %v", ErrInvalid, s.BaseOffset, s.UploadedAt)
 	}
+	for _, a := range s.AbortedTxns {
+		if a.ProducerID < 0 || a.FirstOffset < 0 || a.FirstOffset > a.LastOffset || a.LastOffset < s.BaseOffset || a.LastOffset > s.LastOffset {
+			return fmt.Errorf("%w: remote segment at %d has aborted transaction %+v", ErrInvalid, s.BaseOffset, a)
+		}
+	}
 	for i, e := range s.EpochStarts {
 		bad := e.Epoch < 0 || e.StartOffset < s.BaseOffset || e.StartOffset > s.LastOffset ||
 			(i > 0 && (e.Epoch <= s.EpochStarts[i-1].Epoch || e.StartOffset <= s.EpochStarts[i-1].StartOffset))
@@ -91,7 +100,16 @@ func (s *RemoteSegment) Validate() error {
 // Clone returns a deep copy of s.
 func (s RemoteSegment) Clone() RemoteSegment {
 	s.EpochStarts = slices.Clone(s.EpochStarts)
+	s.AbortedTxns = slices.Clone(s.AbortedTxns)
 	return s
+}
+
+// AbortedTxn is an aborted transaction of one producer: its records lie in
+// [FirstOffset, LastOffset], LastOffset being the abort marker.
+type AbortedTxn struct {
+	ProducerID  int64 `json:"producer_id"`
+	FirstOffset int64 `json:"first_offset"`
+	LastOffset  int64 `json:"last_offset"`
 }
 
 // Equal reports whether s and o describe the same upload, comparing
@@ -100,7 +118,7 @@ func (s *RemoteSegment) Equal(o *RemoteSegment) bool {
 	return s.BaseOffset == o.BaseOffset && s.LastOffset == o.LastOffset &&
 		s.BaseTimestamp == o.BaseTimestamp && s.MaxTimestamp == o.MaxTimestamp &&
 		s.Size == o.Size && s.LeaderEpoch == o.LeaderEpoch &&
-		slices.Equal(s.EpochStarts, o.EpochStarts) && s.CRC32C == o.CRC32C &&
+		slices.Equal(s.EpochStarts, o.EpochStarts) && slices.Equal(s.AbortedTxns, o.AbortedTxns) && s.CRC32C == o.CRC32C &&
 		s.LogKey == o.LogKey && s.IndexKey == o.IndexKey && s.TimeIndexKey == o.TimeIndexKey &&
 		s.UploadedAt.Equal(o.UploadedAt) && s.UploadedBy == o.UploadedBy
 }

@@ -37,6 +37,11 @@ const (
 	attrLogAppendTime = 0x08
 	attrTransactional = 0x10
 	attrControl       = 0x20
+
+	// AttrTransactional and AttrControl mark a batch of a transaction and
+	// a control batch (a transaction marker), for AppendBatch.
+	AttrTransactional = attrTransactional
+	AttrControl       = attrControl
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

@@ -31,6 +31,7 @@ var apiTable = []struct {
 	{kmsg.InitProducerID, VersionRange{0, 5}},
 	{kmsg.DeleteRecords, VersionRange{0, 2}},
 	{kmsg.OffsetForLeaderEpoch, VersionRange{2, 4}},
+	{kmsg.WriteTxnMarkers, VersionRange{0, 1}},
 	{kmsg.DescribeConfigs, VersionRange{1, 4}},
 	{kmsg.AlterConfigs, VersionRange{0, 2}},
 	{kmsg.IncrementalAlterConfigs, VersionRange{0, 1}},
@@ -40,6 +41,7 @@ var apiTable = []struct {
 	{kmsg.AlterPartitionAssignments, VersionRange{0, 1}},
 	{kmsg.ListPartitionReassignments, VersionRange{0, 0}},
 	{kmsg.DescribeCluster, VersionRange{0, 1}},
+	{kmsg.DescribeProducers, VersionRange{0, 0}},
 	// The classic consumer-group protocol and committed offsets. The
 	// KIP-848 APIs (ConsumerGroupHeartbeat, ConsumerGroupDescribe) are not
 	// advertised, so clients use these.

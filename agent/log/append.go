@@ -270,7 +270,8 @@ func (l *Log) writeLocked(records []byte, batches []pendingBatch, next int64, no
 	}
 	s.mu.Unlock()
 	for i := range batches {
-		l.producers.apply(&batches[i].h)
+		b := &batches[i]
+		l.producers.apply(&b.h, records[b.pos:b.pos+int(b.h.size())])
 	}
 	s.size.Store(pos + int64(len(records)))
 	s.next.Store(next)

@@ -158,7 +158,7 @@ func FuzzSnapshotDecode(f *testing.F) {
 	m := newProducerStateManager()
 	for i := range 7 {
 		for j := range i {
-			m.apply(&batchHeader{ProducerID: int64(i), ProducerEpoch: 1, BaseSequence: int32(j), BaseOffset: int64(10 * j), MaxTimestamp: 99})
+			m.apply(&batchHeader{ProducerID: int64(i), ProducerEpoch: 1, BaseSequence: int32(j), BaseOffset: int64(10 * j), MaxTimestamp: 99}, nil)
 		}
 	}
 	f.Add(encodeSnapshot(123, m))

@@ -96,10 +96,14 @@ type ProducerEntry struct {
 // Log.mu.
 type producerStateManager struct {
 	producers map[int64]*producerState
+	// ongoing maps producers with an open transaction to its first offset.
+	ongoing map[int64]int64
+	// aborted lists aborted transactions in marker order (see txn.go).
+	aborted []AbortedTxn
 }
 
 func newProducerStateManager() *producerStateManager {
-	return &producerStateManager{producers: make(map[int64]*producerState)}
+	return &producerStateManager{producers: make(map[int64]*producerState), ongoing: make(map[int64]int64)}
 }
 
 // validate checks the producer rules for every batch of one request, each
@@ -110,6 +114,14 @@ func (m *producerStateManager) validate(batches []pendingBatch) (orig batchMetad
 	for i := range batches {
 		h := &batches[i].h
 		if h.ProducerID < 0 {
+			continue
+		}
+		if h.isControl() {
+			// A marker carries no sequence; it must not be from a fenced
+			// epoch.
+			if st := m.producers[h.ProducerID]; st != nil && h.ProducerEpoch < st.epoch {
+				return orig, false, fmt.Errorf("%w: marker of producer %d epoch %d is older than %d", ErrInvalidProducerEpoch, h.ProducerID, h.ProducerEpoch, st.epoch)
+			}
 			continue
 		}
 		if h.ProducerEpoch < 0 || h.BaseSequence < 0 {
@@ -167,12 +179,23 @@ func inSequence(lastSeq, nextSeq int32) bool {
 	return nextSeq == lastSeq+1 || (lastSeq == math.MaxInt32 && nextSeq == 0)
 }
 
-// apply records an appended batch (offsets assigned) in its producer's
-// state, without checks: it also serves replicated appends and recovery. A
-// batch of an older epoch than the producer's (only possible on replicated
-// appends) leaves the state alone, as in Kafka.
-func (m *producerStateManager) apply(h *batchHeader) {
+// apply records an appended batch (offsets assigned; raw is the whole
+// batch) in its producer's state, without checks: it also serves replicated
+// appends and recovery. A batch of an older epoch than the producer's (only
+// possible on replicated appends) leaves the state alone, as in Kafka.
+func (m *producerStateManager) apply(h *batchHeader, raw []byte) {
 	if h.ProducerID < 0 {
+		return
+	}
+	if h.isControl() {
+		st := m.producers[h.ProducerID]
+		if st == nil {
+			st = newProducerState(h.ProducerEpoch)
+			m.producers[h.ProducerID] = st
+		} else if h.ProducerEpoch > st.epoch {
+			st.epoch, st.head, st.n = h.ProducerEpoch, 0, 0
+		}
+		m.applyTxn(h.ProducerID, st, h, raw)
 		return
 	}
 	st := m.producers[h.ProducerID]
@@ -193,6 +216,7 @@ func (m *producerStateManager) apply(h *batchHeader) {
 		timestamp:   h.MaxTimestamp,
 	})
 	st.lastTimestamp = h.MaxTimestamp
+	m.applyTxn(h.ProducerID, st, h, raw)
 }
 
 // expire forgets producers whose last batch is older than expiration at
@@ -209,7 +233,11 @@ func (m *producerStateManager) expire(now time.Time, expiration time.Duration) i
 	return n
 }
 
-func (m *producerStateManager) clear() { clear(m.producers) }
+func (m *producerStateManager) clear() {
+	clear(m.producers)
+	clear(m.ongoing)
+	m.aborted = nil
+}
 
 // entries lists the producers in ascending id order.
 func (m *producerStateManager) entries() []ProducerEntry {

@@ -83,6 +83,7 @@ func (l *Log) dropSegmentsLocked(n int, logStart int64) error {
 	gone := v.segs[:n]
 	l.pendingClosed = slices.DeleteFunc(l.pendingClosed, func(s *segment) bool { return slices.Contains(gone, s) })
 	l.publish(slices.Clone(v.segs[n:]), logStart)
+	l.producers.trimAborted(logStart)
 	if l.epochs.truncateFromStart(logStart) {
 		return l.persistEpochs()
 	}

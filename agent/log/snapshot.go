@@ -23,9 +23,14 @@ import (
 //	  then per batch, oldest first, 32 bytes:
 //	    first sequence int32, last sequence int32,
 //	    first offset int64, last offset int64, max timestamp int64
+//	then, optionally (older snapshots end above):
+//	  [0,4)   aborted transaction count, uint32
+//	  then per aborted transaction, in marker order, 24 bytes:
+//	    producer id int64, first offset int64, last offset int64
 const (
 	snapshotProducerSize = 31
 	snapshotBatchSize    = 32
+	snapshotAbortedSize  = 24
 )
 
 // encodeSnapshot returns the snapshot file for the producers at offset.
@@ -55,6 +60,12 @@ func encodeSnapshot(offset int64, m *producerStateManager) []byte {
 			b = be.AppendUint64(b, uint64(bm.lastOffset))
 			b = be.AppendUint64(b, uint64(bm.timestamp))
 		}
+	}
+	b = be.AppendUint32(b, uint32(len(m.aborted)))
+	for _, a := range m.aborted {
+		b = be.AppendUint64(b, uint64(a.ProducerID))
+		b = be.AppendUint64(b, uint64(a.FirstOffset))
+		b = be.AppendUint64(b, uint64(a.LastOffset))
 	}
 	finishFrame(b, 0)
 	return b
@@ -105,6 +116,22 @@ func decodeSnapshot(b []byte) (offset int64, m *producerStateManager, err error)
 		}
 		p = p[n*snapshotBatchSize:]
 		m.producers[id] = st
+		if st.currentTxnFirstOffset >= 0 {
+			m.ongoing[id] = st.currentTxnFirstOffset
+		}
+	}
+	if len(p) >= 4 {
+		n := be.Uint32(p)
+		p = p[4:]
+		if uint64(len(p)) < uint64(n)*snapshotAbortedSize {
+			return 0, nil, fmt.Errorf("%w: snapshot lists %d aborted transactions in %d bytes", ErrCorrupt, n, len(p))
+		}
+		m.aborted = make([]AbortedTxn, n)
+		for i := range m.aborted {
+			q := p[i*snapshotAbortedSize:]
+			m.aborted[i] = AbortedTxn{ProducerID: int64(be.Uint64(q)), FirstOffset: int64(be.Uint64(q[8:])), LastOffset: int64(be.Uint64(q[16:]))}
+		}
+		p = p[int(n)*snapshotAbortedSize:]
 	}
 	if len(p) != 0 {
 		return 0, nil, fmt.Errorf("%w: %d bytes after the last snapshot producer", ErrCorrupt, len(p))
@@ -219,7 +246,7 @@ func (l *Log) replayProducers(segs []*segment, start int64) error {
 		sc := newBatchScanner(s.file, s.lookup(start), s.size.Load(), buf)
 		for {
 			at := sc.pos
-			h, _, st, err := sc.next(false)
+			h, raw, st, err := sc.next(false)
 			if err != nil {
 				return fmt.Errorf("scan %s: %w", s.logPath, err)
 			}
@@ -230,7 +257,7 @@ func (l *Log) replayProducers(segs []*segment, start int64) error {
 				return s.corrupt(at, errors.New(st.String()))
 			}
 			if h.BaseOffset >= start {
-				l.producers.apply(&h)
+				l.producers.apply(&h, raw)
 			}
 		}
 		buf = sc.buf

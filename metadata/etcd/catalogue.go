@@ -24,6 +24,7 @@ type remoteSegmentValue struct {
 	Size          int64                 `json:"size"`
 	LeaderEpoch   int32                 `json:"leader_epoch"`
 	EpochStarts   []metadata.EpochStart `json:"epoch_starts,omitempty"`
+	AbortedTxns   []metadata.AbortedTxn `json:"aborted_txns,omitempty"`
 	CRC32C        uint32                `json:"crc32c"`
 	LogKey        string                `json:"log_key"`
 	IndexKey      string                `json:"index_key"`
@@ -42,6 +43,7 @@ func encodeRemoteSegment(s metadata.RemoteSegment) string {
 		Size:          s.Size,
 		LeaderEpoch:   s.LeaderEpoch,
 		EpochStarts:   s.EpochStarts,
+		AbortedTxns:   s.AbortedTxns,
 		CRC32C:        s.CRC32C,
 		LogKey:        s.LogKey,
 		IndexKey:      s.IndexKey,
@@ -66,6 +68,7 @@ func decodeRemoteSegment(key string, base int64, b []byte) (metadata.RemoteSegme
 		Size:          v.Size,
 		LeaderEpoch:   v.LeaderEpoch,
 		EpochStarts:   v.EpochStarts,
+		AbortedTxns:   v.AbortedTxns,
 		CRC32C:        v.CRC32C,
 		LogKey:        v.LogKey,
 		IndexKey:      v.IndexKey,

@@ -124,6 +124,9 @@ type Segment struct {
 	// LeaderEpoch is the uploading leader's current epoch; it goes into
 	// the object keys, so a later leader never overwrites these objects.
 	LeaderEpoch int32
+	// AbortedTxns are the log's aborted transactions whose marker lies in
+	// the segment; those within the uploaded range go into its entry.
+	AbortedTxns []metadata.AbortedTxn
 }
 
 func (s *Segment) validate() error {

@@ -120,7 +120,7 @@ func (u *Uploader) finish(ctx context.Context, p *partition, seg Segment, err er
 	var backoff time.Duration
 	switch {
 	case err == nil || drop:
-		if len(p.pending) > 0 && p.pending[0].seg == seg {
+		if len(p.pending) > 0 && p.pending[0].seg.same(&seg) {
 			p.pending = slices.Delete(p.pending, 0, 1)
 		}
 		if len(p.pending) == 0 {
@@ -280,6 +280,7 @@ func (u *Uploader) put(ctx context.Context, tp metadata.TopicPartition, seg Segm
 		Size:          size,
 		LeaderEpoch:   seg.LeaderEpoch,
 		EpochStarts:   sc.epochs,
+		AbortedTxns:   abortedWithin(seg.AbortedTxns, from, to),
 		CRC32C:        sc.crc,
 		LogKey:        keys.Log,
 		IndexKey:      keys.Index,
@@ -287,4 +288,23 @@ func (u *Uploader) put(ctx context.Context, tp metadata.TopicPartition, seg Segm
 		UploadedAt:    u.now(),
 		UploadedBy:    u.cfg.AgentID,
 	}, nil
+}
+
+// abortedWithin keeps the aborted transactions whose marker is in
+// [from, to].
+func abortedWithin(all []metadata.AbortedTxn, from, to int64) []metadata.AbortedTxn {
+	var out []metadata.AbortedTxn
+	for _, a := range all {
+		if a.LastOffset >= from && a.LastOffset <= to {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// same reports whether s and o describe the same local segment upload
+// (everything but the aborted-transaction list, which follows from it).
+func (s *Segment) same(o *Segment) bool {
+	return s.TopicPartition == o.TopicPartition && s.BaseOffset == o.BaseOffset && s.LastOffset == o.LastOffset &&
+		s.Size == o.Size && s.LogPath == o.LogPath && s.LeaderEpoch == o.LeaderEpoch && s.Topic == o.Topic
 }
