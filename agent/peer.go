@@ -25,6 +25,9 @@ type peerConn struct {
 	f    *kmsg.RequestFormatter
 	corr int32
 	buf  []byte
+	// rbuf is reused for every response: a response's byte fields (fetched
+	// records) alias it until the next request.
+	rbuf []byte
 }
 
 func dialPeer(ctx context.Context, addr, clientID string) (*peerConn, error) {
@@ -44,7 +47,8 @@ func dialPeer(ctx context.Context, addr, clientID string) (*peerConn, error) {
 }
 
 // request sends req (its version already set) and reads the response,
-// failing after timeout or when ctx ends.
+// failing after timeout or when ctx ends. Byte fields of the response
+// (such as fetched records) are only valid until the next request.
 func (c *peerConn) request(ctx context.Context, req kmsg.Request, timeout time.Duration) (kmsg.Response, error) {
 	deadline := time.Now().Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -60,9 +64,12 @@ func (c *peerConn) request(ctx context.Context, req kmsg.Request, timeout time.D
 	if _, err := c.conn.Write(c.buf); err != nil {
 		return nil, err
 	}
-	frame, err := protocol.ReadFrame(c.br, maxPeerResponse, nil)
+	frame, err := protocol.ReadFrame(c.br, maxPeerResponse, c.rbuf[:cap(c.rbuf)])
 	if err != nil {
 		return nil, err
+	}
+	if cap(frame) <= 64<<20 {
+		c.rbuf = frame[:0] // keep for the next response (bounded)
 	}
 	if len(frame) < 4 {
 		return nil, fmt.Errorf("response of %d bytes", len(frame))

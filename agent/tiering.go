@@ -66,7 +66,7 @@ func NewTieringConfig() TieringConfig {
 		S3:                  s3.NewConfig(),
 		LocalRetention:      time.Hour,
 		LocalRetentionBytes: -2,
-		CacheBytes:          256 << 20,
+		CacheBytes:          64 << 20,
 		UploadConcurrency:   2,
 		SweepInterval:       time.Hour,
 		SweepGrace:          time.Hour,

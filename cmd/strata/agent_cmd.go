@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -49,6 +50,7 @@ const agentExample = `  # Single-node broker with defaults
 func newAgentCmd() *cobra.Command {
 	cfg := agent.NewConfig()
 	var etcdEndpoints, logLevel, logFormat string
+	var memoryLimit int64
 	cmd := &cobra.Command{
 		Use:     "agent",
 		Short:   "Run a Strata agent (the broker)",
@@ -64,6 +66,12 @@ func newAgentCmd() *cobra.Command {
 				return &usageError{cmd: cmd, err: err}
 			}
 			cfg.Logger = logger
+			if memoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+				// A soft limit: the GC works harder near it instead of
+				// letting the heap grow to twice the live data (the read
+				// cache, mostly).
+				debug.SetMemoryLimit(memoryLimit)
+			}
 			if etcdEndpoints != "" {
 				cfg.EtcdEndpoints = strings.Split(etcdEndpoints, ",")
 			}
@@ -127,6 +135,7 @@ func newAgentCmd() *cobra.Command {
 	f.IntVar(&cfg.Groups.MaxSize, "group-max-size", cfg.Groups.MaxSize, "most members a consumer group may have (group.max.size)")
 	f.DurationVar(&cfg.Groups.OffsetsRetention, "offsets-retention", cfg.Groups.OffsetsRetention, "how long an empty group keeps its committed offsets; a standalone consumer's are kept this long after each commit (offsets.retention.minutes)")
 	f.DurationVar(&cfg.Groups.OffsetsRetentionCheckInterval, "offsets-retention-check-interval", cfg.Groups.OffsetsRetentionCheckInterval, "how often expired offsets, offsets of deleted topics and empty groups are removed")
+	f.Int64Var(&memoryLimit, "memory-limit", 256<<20, "soft limit of the Go heap in bytes (GOMEMLIMIT wins when set); 0 leaves it to the Go runtime")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "HTTP listener for /metrics (Prometheus), /healthz and /readyz; empty turns it off")
