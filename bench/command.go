@@ -35,6 +35,15 @@ produce-acknowledgement latency and end-to-end latency at a fixed rate
 (measured from each record's intended send time). Fresh topics
 bench-<scenario>-<random> are created and deleted unless --topic or --keep.
 
+The catchup scenario, which "all" does not select, replays the produce
+topic (or --topic) from its log start with a fresh consumer with franz-go's
+default fetch sizes, and reports the time from the first Fetch request to
+the first record, the replay's MB/s and records/s, and the fraction of
+the records that were below the broker's local log start (ListOffsets -4,
+i.e. in its object tier). With --wait-offloaded it first waits until every
+partition's local log start is within --offloaded-within records of its
+end offset.
+
 The failover scenario, which "all" does not select, needs the agents'
 process IDs (--broker-pids 1=PID,2=PID,...): it produces at the latency
 rate, kills the agent leading partition 0 with SIGKILL after
@@ -80,6 +89,8 @@ agent.`,
 	f.IntVar(&cfg.WaitBrokers, "wait-brokers", 0, "before the first scenario, wait (up to --connect-timeout) until Metadata lists this many brokers")
 	f.DurationVar(&cfg.FailoverWarmup, "failover-warmup", cfg.FailoverWarmup, "how long failover produces before it kills the leader of partition 0")
 	f.DurationVar(&cfg.FailoverTimeout, "failover-timeout", cfg.FailoverTimeout, "fail the failover scenario if a partition acknowledges nothing sent after the kill for this long")
+	f.BoolVar(&cfg.WaitOffloaded, "wait-offloaded", false, "catchup: first wait until every partition's local log start (ListOffsets -4) is within --offloaded-within records of its end offset")
+	f.Int64Var(&cfg.OffloadedWithin, "offloaded-within", 0, "catchup: records per partition that may still be on local disk when --wait-offloaded's wait ends (e.g. one segment's worth)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON instead of text lines")
 	f.DurationVar(&cfg.LoopbackDuration, "loopback-duration", cfg.LoopbackDuration, "how long the loopback scenario streams")
 	f.DurationVar(&cfg.FetchMaxWait, "fetch-max-wait", cfg.FetchMaxWait, "e2e consumer fetch long-poll time")

@@ -71,6 +71,9 @@ func TestCommandRejectsBadFlags(t *testing.T) {
 		{"--broker-pids", "1"},
 		{"--scenarios", "failover", "--broker-pids", "1=10", "--failover-warmup", "0s"},
 		{"--wait-brokers", "-1"},
+		{"--scenarios", "catchup"},
+		{"--wait-offloaded"},
+		{"--scenarios", "catchup", "--topic", "t", "--offloaded-within", "-1"},
 	} {
 		if _, err := execute(t, args...); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%v: %v, want ErrInvalidConfig", args, err)

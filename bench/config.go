@@ -17,20 +17,27 @@ const (
 	ScenarioLoopback Scenario = "loopback"
 	ScenarioProduce  Scenario = "produce"
 	ScenarioConsume  Scenario = "consume"
-	ScenarioLatency  Scenario = "latency"
-	ScenarioE2E      Scenario = "e2e"
+	// ScenarioCatchup replays a topic from its start with a fresh consumer
+	// with franz-go's default fetch sizes, after (optionally) waiting
+	// until the broker has moved the data to its object tier; "all" does
+	// not select it.
+	ScenarioCatchup Scenario = "catchup"
+	ScenarioLatency Scenario = "latency"
+	ScenarioE2E     Scenario = "e2e"
 	// ScenarioFailover kills the agent leading partition 0 of its topic
 	// while producing; "all" does not select it.
 	ScenarioFailover Scenario = "failover"
 )
 
 // AllScenarios lists the scenarios "all" selects, in execution order. The
-// failover scenario, which kills a broker, is not among them: it runs only
-// when named, after all of them.
+// catchup scenario, which is only telling against a broker that tiers
+// data, and the failover scenario, which kills a broker, are not among
+// them: they run only when named.
 var AllScenarios = []Scenario{ScenarioLoopback, ScenarioProduce, ScenarioConsume, ScenarioLatency, ScenarioE2E}
 
 // scenarioOrder lists every scenario in execution order.
-var scenarioOrder = append(slices.Clone(AllScenarios), ScenarioFailover)
+var scenarioOrder = []Scenario{ScenarioLoopback, ScenarioProduce, ScenarioConsume, ScenarioCatchup,
+	ScenarioLatency, ScenarioE2E, ScenarioFailover}
 
 const (
 	// DefaultLatencyRate is the send rate, in records per second, of the
@@ -112,6 +119,18 @@ type Config struct {
 	// not acknowledged a record sent after the kill this long after it. It
 	// is also the failover producers' record delivery timeout.
 	FailoverTimeout time.Duration
+	// WaitOffloaded makes the catchup scenario wait, before it reads,
+	// until every partition's local log start offset (ListOffsets with
+	// timestamp -4, KIP-405's earliest local offset) is at least its end
+	// offset minus OffloadedWithin: everything but the last
+	// OffloadedWithin records of each partition has left the broker's
+	// local disk. It fails with ErrStalled if no local log start offset
+	// advances for StallTimeout.
+	WaitOffloaded bool
+	// OffloadedWithin is how many records per partition may still be on
+	// local disk when WaitOffloaded's wait ends, e.g. one segment's worth
+	// (the active segment is not offloaded until it rolls).
+	OffloadedWithin int64
 	// KillAgent, if not nil, replaces how the failover scenario kills the
 	// agent nodeID, whose process is pid (from BrokerPIDs). The default
 	// sends SIGKILL to pid. It must not return before the agent has stopped
@@ -186,6 +205,12 @@ func (c Config) Validate() error {
 		return bad("fetch max wait, stall timeout and connect timeout must be positive")
 	case c.has(ScenarioConsume) && !c.has(ScenarioProduce) && c.Topic == "":
 		return bad("consume without produce needs --topic: a fresh topic has nothing to read")
+	case c.has(ScenarioCatchup) && !c.has(ScenarioProduce) && c.Topic == "":
+		return bad("catchup without produce needs --topic: a fresh topic has nothing to read")
+	case c.WaitOffloaded && !c.has(ScenarioCatchup):
+		return bad("--wait-offloaded applies to the catchup scenario, which is not selected")
+	case c.OffloadedWithin < 0:
+		return bad("offloaded-within %d < 0", c.OffloadedWithin)
 	}
 	for _, b := range c.BootstrapServers {
 		if strings.TrimSpace(b) == "" {

@@ -40,6 +40,11 @@ func TestValidate(t *testing.T) {
 		"no fetch wait":        func(c *Config) { c.FetchMaxWait = 0 },
 		"no stall timeout":     func(c *Config) { c.StallTimeout = 0 },
 		"consume fresh only":   func(c *Config) { c.Scenarios = []Scenario{ScenarioConsume} },
+		"catchup fresh only":   func(c *Config) { c.Scenarios = []Scenario{ScenarioCatchup} },
+		"wait without catchup": func(c *Config) { c.WaitOffloaded = true },
+		"negative within": func(c *Config) {
+			c.Topic, c.Scenarios, c.WaitOffloaded, c.OffloadedWithin = "t", []Scenario{ScenarioCatchup}, true, -1
+		},
 	} {
 		c := NewConfig()
 		mut(&c)
@@ -51,8 +56,12 @@ func TestValidate(t *testing.T) {
 		"records instead of duration": func(c *Config) { c.Duration, c.Records = 0, 10 },
 		"loopback needs no broker":    func(c *Config) { c.BootstrapServers, c.Scenarios = nil, []Scenario{ScenarioLoopback} },
 		"consume of a named topic":    func(c *Config) { c.Topic, c.Scenarios = "t", []Scenario{ScenarioConsume} },
-		"acks -1":                     func(c *Config) { c.Acks = "-1" },
-		"acks 0 zstd":                 func(c *Config) { c.Acks, c.Compression = "0", "zstd" },
+		"catchup of a named topic": func(c *Config) {
+			c.Topic, c.Scenarios, c.WaitOffloaded, c.OffloadedWithin = "t", []Scenario{ScenarioCatchup}, true, 8192
+		},
+		"catchup after produce": func(c *Config) { c.Scenarios = []Scenario{ScenarioProduce, ScenarioCatchup} },
+		"acks -1":               func(c *Config) { c.Acks = "-1" },
+		"acks 0 zstd":           func(c *Config) { c.Acks, c.Compression = "0", "zstd" },
 	} {
 		c := NewConfig()
 		mut(&c)
@@ -72,6 +81,8 @@ func TestParseScenarios(t *testing.T) {
 		{" latency , latency,", []Scenario{ScenarioLatency}},
 		{"produce,all", AllScenarios},
 		{"Consume", []Scenario{ScenarioConsume}},
+		{"catchup,e2e,produce", []Scenario{ScenarioProduce, ScenarioCatchup, ScenarioE2E}},
+		{"all,catchup", []Scenario{ScenarioLoopback, ScenarioProduce, ScenarioConsume, ScenarioCatchup, ScenarioLatency, ScenarioE2E}},
 	} {
 		got, err := ParseScenarios(tc.in)
 		if err != nil || !slices.Equal(got, tc.want) {

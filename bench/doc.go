@@ -8,7 +8,7 @@
 // # Scenarios
 //
 // Run executes the selected scenarios in this fixed order ("all" selects
-// every one but failover):
+// every one but catchup and failover):
 //
 //   - loopback: one sender goroutine writes 1 MiB buffers over a loopback
 //     TCP connection to one receiver for Config.LoopbackDuration. Every
@@ -21,6 +21,18 @@
 //   - consume: one franz-go client reads every partition of the produce
 //     topic from its log start offset to the end offset seen when the
 //     scenario starts, with large fetches.
+//   - catchup: a fresh franz-go client with the library's default fetch
+//     sizes replays the produce topic (or Config.Topic) from its log start
+//     offset up to the end offsets listed when the scenario starts, as a
+//     consumer with auto.offset.reset=earliest would. With
+//     Config.WaitOffloaded it first polls ListOffsets with timestamp -4
+//     (the earliest offset on the broker's local disk, KIP-405) until every
+//     partition's local log start is at least its end offset minus
+//     Config.OffloadedWithin records. It reports the time from the first
+//     Fetch request the client writes to the first record a poll delivers,
+//     MB/s and records/s from that Fetch to the last record, and the
+//     fraction of the records that were below the local log start (served
+//     from the object tier) when the replay began.
 //   - latency: records are sent on a fixed timeline at Config.Rate
 //     (DefaultLatencyRate when zero); the latency of a record is measured
 //     from its intended send time to its acknowledgement, so a stall of the

@@ -18,9 +18,13 @@ type Report struct {
 	Loopback *Loopback   `json:"loopback,omitempty"`
 	Produce  *Throughput `json:"produce,omitempty"`
 	Consume  *Throughput `json:"consume,omitempty"`
-	Latency  *Latency    `json:"latency,omitempty"`
-	E2E      *Latency    `json:"e2e,omitempty"`
-	Failover *Failover   `json:"failover,omitempty"`
+	// Offload is set when the catchup scenario waited for its topic to be
+	// offloaded (Config.WaitOffloaded), as soon as the wait began.
+	Offload  *Offload  `json:"offload,omitempty"`
+	Catchup  *Catchup  `json:"catchup,omitempty"`
+	Latency  *Latency  `json:"latency,omitempty"`
+	E2E      *Latency  `json:"e2e,omitempty"`
+	Failover *Failover `json:"failover,omitempty"`
 	// RSS holds the broker memory readings taken after each scenario: one
 	// for Config.BrokerPID and one per live agent of Config.BrokerPIDs.
 	RSS []RSS `json:"rss,omitempty"`
@@ -102,6 +106,53 @@ type Throughput struct {
 	// LoopbackFraction is MBPerSec over the loopback figure, 0 if the
 	// loopback scenario did not run.
 	LoopbackFraction float64 `json:"loopback_fraction,omitempty"`
+}
+
+// Offload is the condition the catchup scenario waits for before it reads
+// (Config.WaitOffloaded).
+type Offload struct {
+	Topic string `json:"topic"`
+	// WithinRecords is Config.OffloadedWithin: the wait ends once every
+	// partition's local log start offset is at least its end offset minus
+	// this many records.
+	WithinRecords int64 `json:"within_records"`
+}
+
+// Catchup is the result of the catchup scenario: a fresh consumer with
+// franz-go's default fetch settings replaying a topic from its log start.
+type Catchup struct {
+	Topic             string `json:"topic"`
+	Partitions        int32  `json:"partitions"`
+	ReplicationFactor int    `json:"replication_factor,omitempty"`
+	// Records and Bytes count the records, and their value bytes, below
+	// the end offsets listed when the scenario started.
+	Records int64 `json:"records"`
+	Bytes   int64 `json:"bytes"`
+	// RemoteRecords of Records were below their partition's local log
+	// start offset (ListOffsets -4) when the scenario started, i.e. in the
+	// broker's object tier only; RemoteFraction is RemoteRecords over the
+	// records between the log start and end offsets then.
+	RemoteRecords  int64   `json:"remote_records"`
+	RemoteFraction float64 `json:"remote_fraction"`
+	// FirstRecord runs from the moment the client began to write its
+	// first Fetch request to the moment a poll delivered the first record;
+	// FirstRecordFromStart from the client's creation (connection,
+	// metadata and ListOffsets included) to the same moment.
+	FirstRecord          time.Duration `json:"first_record_ns"`
+	FirstRecordFromStart time.Duration `json:"first_record_from_start_ns"`
+	// Elapsed runs from the first Fetch request to the delivery of the
+	// last record; MBPerSec and RecsPerSec are over it.
+	Elapsed    time.Duration `json:"elapsed_ns"`
+	MBPerSec   float64       `json:"mb_per_sec"`
+	RecsPerSec float64       `json:"records_per_sec"`
+	// FetchMaxBytes and FetchMaxPartitionBytes are the consumer's
+	// (franz-go's defaults).
+	FetchMaxBytes          int32 `json:"fetch_max_bytes"`
+	FetchMaxPartitionBytes int32 `json:"fetch_max_partition_bytes"`
+	// WaitedOffloaded says whether the scenario first waited for the data
+	// to be offloaded (see Report.Offload), and OffloadWait how long.
+	WaitedOffloaded bool          `json:"waited_offloaded"`
+	OffloadWait     time.Duration `json:"offload_wait_ns,omitempty"`
 }
 
 // Latency is the result of the latency or e2e scenario.
@@ -198,6 +249,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Consume != nil {
 		add(ScenarioConsume, throughputLine(ScenarioConsume, *r.Consume, r.Loopback))
 	}
+	if r.Offload != nil {
+		lines = append(lines, offloadLine(*r.Offload))
+	}
+	if r.Catchup != nil {
+		add(ScenarioCatchup, catchupLine(*r.Catchup))
+	}
 	if r.Latency != nil {
 		add(ScenarioLatency, latencyLine(ScenarioLatency, *r.Latency))
 	}
@@ -268,6 +325,22 @@ func throughputLine(s Scenario, t Throughput, loop *Loopback) string {
 		fmt.Fprintf(&b, "  (%.2f of loopback %.0f MB/s)", t.MBPerSec/loop.MBPerSec, loop.MBPerSec)
 	}
 	return b.String()
+}
+
+func offloadLine(o Offload) string {
+	return fmt.Sprintf("%-9s topic=%s  wait until %s", "offload", o.Topic, offloadCriterion(o.WithinRecords))
+}
+
+func catchupLine(c Catchup) string {
+	wait := "no offload wait"
+	if c.WaitedOffloaded {
+		wait = "offload wait " + seconds(c.OffloadWait)
+	}
+	return fmt.Sprintf("%-9s remote=%.2f  first=%s  %.1f MB/s  %.0f rec/s  "+
+		"(records=%d remote_records=%d %sparts=%d; fresh consumer fetch_max=%s partition_max=%s; first record %s after client start; %s)",
+		ScenarioCatchup, c.RemoteFraction, ms(c.FirstRecord), c.MBPerSec, c.RecsPerSec,
+		c.Records, c.RemoteRecords, rfField(c.ReplicationFactor), c.Partitions,
+		iec(uint64(c.FetchMaxBytes)), iec(uint64(c.FetchMaxPartitionBytes)), ms(c.FirstRecordFromStart), wait)
 }
 
 func latencyLine(s Scenario, l Latency) string {

@@ -31,6 +31,11 @@ func sampleReport() *Report {
 		Produce: &Throughput{Partitions: 6, RecordSize: 1024, Acks: "all", Compression: "none",
 			Records: 5_003_000, MBPerSec: 512.34, RecsPerSec: 500_300.4, LoopbackFraction: 512.34 / 1650},
 		Consume: &Throughput{Partitions: 6, RecordSize: 1024, Compression: "none", MBPerSec: 780.06, RecsPerSec: 761_800},
+		Offload: &Offload{Topic: "tiered", WithinRecords: 8192},
+		Catchup: &Catchup{Topic: "tiered", Partitions: 6, ReplicationFactor: 1, Records: 976_563, Bytes: 1_000_000_512,
+			RemoteRecords: 960_000, RemoteFraction: 960_000.0 / 976_563, FirstRecord: 12300 * time.Microsecond,
+			FirstRecordFromStart: 15200 * time.Microsecond, Elapsed: 1634 * time.Millisecond, MBPerSec: 612.0, RecsPerSec: 597_600,
+			FetchMaxBytes: 50 << 20, FetchMaxPartitionBytes: 1 << 20, WaitedOffloaded: true, OffloadWait: 3100 * time.Millisecond},
 		Latency: &Latency{Rate: 2000, Records: 20_000, P50: 410 * time.Microsecond, P99: 920 * time.Microsecond,
 			P999: 1800 * time.Microsecond, Max: 3100 * time.Microsecond, SendLagP99: 30 * time.Microsecond, SendLagMax: 210 * time.Microsecond},
 		E2E: &Latency{Rate: 2000, Records: 20_000, P50: 900 * time.Microsecond, P99: 2100 * time.Microsecond,
@@ -41,6 +46,7 @@ func sampleReport() *Report {
 				Max: 2150 * time.Millisecond, SendLagP99: 50 * time.Microsecond}},
 		RSS: []RSS{
 			{After: "produce", PID: 123, VmRSSBytes: 88 << 20, VmHWMBytes: 120 << 20},
+			{After: "catchup", PID: 123, VmRSSBytes: 89 << 20, VmHWMBytes: 120 << 20},
 			{After: "e2e", PID: 123, VmRSSBytes: 90 << 20, VmHWMBytes: 121 << 20},
 			{After: "failover", PID: 124, NodeID: ptr(int32(1)), VmRSSBytes: 70 << 20, VmHWMBytes: 80 << 20},
 			{After: "failover", PID: 126, NodeID: ptr(int32(3)), VmRSSBytes: 71 << 20, VmHWMBytes: 81 << 20},
@@ -62,6 +68,12 @@ func TestResultLines(t *testing.T) {
 		{latencyLine(ScenarioE2E, *r.E2E),
 			"e2e       rate=2000/s  p50=0.90ms p99=2.10ms p999=4.00ms max=6.00ms  (n=20000, send lag p99=0.00ms max=0.00ms)"},
 		{rssLine(r.RSS[0]), "rss       broker pid=123 after=produce VmRSS=88 MiB VmHWM=120 MiB"},
+		{offloadLine(*r.Offload), "offload   topic=tiered  wait until local log start (ListOffsets -4) >= end offset - 8192 records on every partition"},
+		{catchupLine(*r.Catchup), "catchup   remote=0.98  first=12.30ms  612.0 MB/s  597600 rec/s  (records=976563 remote_records=960000 rf=1 parts=6; " +
+			"fresh consumer fetch_max=50MiB partition_max=1MiB; first record 15.20ms after client start; offload wait 3.10s)"},
+		{catchupLine(Catchup{Partitions: 1, Records: 3, FirstRecord: time.Millisecond, FirstRecordFromStart: 2 * time.Millisecond, FetchMaxBytes: 1 << 20, FetchMaxPartitionBytes: 1 << 10}),
+			"catchup   remote=0.00  first=1.00ms  0.0 MB/s  0 rec/s  (records=3 remote_records=0 parts=1; " +
+				"fresh consumer fetch_max=1MiB partition_max=1KiB; first record 2.00ms after client start; no offload wait)"},
 		{throughputLine(ScenarioProduce, Throughput{Partitions: 6, ReplicationFactor: 3, RecordSize: 1024, Acks: "all", Compression: "none", MBPerSec: 200, RecsPerSec: 195312.5}, nil),
 			"produce   acks=all rf=3 size=1024 parts=6 comp=none  200.0 MB/s  195312 rec/s"},
 		{latencyLine(ScenarioLatency, Latency{ReplicationFactor: 3, Rate: 2000, Records: 10, P50: time.Millisecond}),
@@ -125,7 +137,7 @@ func TestWriteTextOrder(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
 		firsts = append(firsts, strings.Fields(line)[0]+"/"+afterField(line))
 	}
-	want := "bench/ loopback/ produce/ rss/produce consume/ latency/ e2e/ rss/e2e failover/ rss/failover rss/failover"
+	want := "bench/ loopback/ produce/ rss/produce consume/ offload/ catchup/ rss/catchup latency/ e2e/ rss/e2e failover/ rss/failover rss/failover"
 	if got := strings.Join(firsts, " "); got != want {
 		t.Fatalf("line order %q, want %q", got, want)
 	}
@@ -157,7 +169,7 @@ func TestReportJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	if *back.Latency != *sampleReport().Latency || back.Header.Machine != sampleReport().Header.Machine ||
-		*back.Failover != *sampleReport().Failover || *back.RSS[3].NodeID != 3 || back.RSS[0].NodeID != nil {
+		*back.Failover != *sampleReport().Failover || *back.RSS[4].NodeID != 3 || *back.Catchup != *sampleReport().Catchup || *back.Offload != *sampleReport().Offload || back.RSS[0].NodeID != nil {
 		t.Fatal("JSON round trip changed the report")
 	}
 }

@@ -140,6 +140,10 @@ func (r *runner) scenario(ctx context.Context, s Scenario) error {
 			r.rep.Consume.LoopbackFraction = r.fraction(r.rep.Consume.MBPerSec)
 			r.emit(throughputLine(s, *r.rep.Consume, r.rep.Loopback))
 		}
+	case ScenarioCatchup:
+		if r.rep.Catchup, err = r.catchup(ctx, t); err == nil {
+			r.emit(catchupLine(*r.rep.Catchup))
+		}
 	case ScenarioLatency:
 		if r.rep.Latency, err = runLatency(ctx, r.cfg, t.name, t.partitions); err == nil {
 			r.rep.Latency.ReplicationFactor = t.replicationFactor
@@ -160,10 +164,37 @@ func (r *runner) scenario(ctx context.Context, s Scenario) error {
 	return err
 }
 
-// owner returns the scenario whose topic s uses: consume reads what
-// produce wrote.
+// catchup runs the catchup scenario on t: it waits for the data to be
+// offloaded if cfg.WaitOffloaded, lists the offsets, then replays.
+func (r *runner) catchup(ctx context.Context, t topicInfo) (*Catchup, error) {
+	list := topicOffsets(r.adm, t.name)
+	var (
+		offs   map[int32]partitionOffsets
+		waited time.Duration
+		err    error
+	)
+	if r.cfg.WaitOffloaded {
+		r.rep.Offload = &Offload{Topic: t.name, WithinRecords: r.cfg.OffloadedWithin}
+		r.emit(offloadLine(*r.rep.Offload))
+		offs, waited, err = waitOffloaded(ctx, list, r.cfg.OffloadedWithin, offloadPollInterval, r.cfg.StallTimeout)
+	} else {
+		offs, err = list(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := runCatchup(ctx, r.cfg, t, offs)
+	if err != nil {
+		return nil, err
+	}
+	c.WaitedOffloaded, c.OffloadWait = r.cfg.WaitOffloaded, waited
+	return c, nil
+}
+
+// owner returns the scenario whose topic s uses: consume and catchup read
+// what produce wrote.
 func owner(s Scenario) Scenario {
-	if s == ScenarioConsume {
+	if s == ScenarioConsume || s == ScenarioCatchup {
 		return ScenarioProduce
 	}
 	return s
@@ -189,7 +220,8 @@ func (r *runner) topic(ctx context.Context, s Scenario) (topicInfo, error) {
 
 // release deletes the fresh topic of s once no later scenario needs it.
 func (r *runner) release(ctx context.Context, s Scenario) error {
-	if s == ScenarioProduce && r.cfg.has(ScenarioConsume) {
+	later := scenarioOrder[slices.Index(scenarioOrder, s)+1:]
+	if slices.ContainsFunc(later, func(l Scenario) bool { return r.cfg.has(l) && owner(l) == owner(s) }) {
 		return nil
 	}
 	return r.drop(ctx, owner(s))

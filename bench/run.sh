@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # `make bench`: Go micro-benchmarks of the hot paths, then the load generator
-# (strata-bench) against a fresh single agent and a fresh three-agent
-# cluster on this machine, then a summary. Agents listen on loopback ports
-# and keep their data in a temporary directory; every process this script
-# starts is stopped and the directory removed on exit, Ctrl-C included.
+# (strata-bench) against a fresh single agent, a fresh three-agent cluster
+# and fresh agents tiering to a local S3 server (versitygw) on this machine,
+# then a summary. Agents listen on loopback ports and keep their data in a
+# temporary directory; every process this script starts is stopped and the
+# directory removed on exit, Ctrl-C included.
 #
 # Environment:
-#   BENCH_MODE           all (default): micro-benchmarks, single agent, cluster, summary
+#   BENCH_MODE           all (default): micro-benchmarks, single agent, cluster, tiering, summary
 #                        single: micro-benchmarks and the single agent
 #                        cluster: the three-agent cluster only
+#                        tiering: the tiered-storage runs only (needs bin/versitygw, make test-deps)
 #   BENCH_DURATION       how long each sending scenario runs (default 5s)
 #   BENCH_MICRO=0        skip the Go micro-benchmarks; BENCHTIME sets their -benchtime (1s)
 #   BENCH_FLAGS          extra strata-bench flags for every run, e.g. '--partitions 12'
@@ -18,8 +20,15 @@
 #   BENCH_ETCD_PORT      first of the six embedded etcd ports of the cluster (12379)
 #   BENCH_HTTP_PORT      HTTP (/metrics) port of the single agent and of cluster agent 1
 #                        (19644); agents 2 and 3 use the next two ports
+#   BENCH_TIER_BYTES     record-value bytes the tiering catch-up run produces and replays (1000000000)
+#   BENCH_TIER_RECORD_SIZE  record size of the tiering runs (1024)
+#   BENCH_TIER_SEGMENT_BYTES  --log-segment-bytes of the tiering agents (8388608)
+#   BENCH_TIER_PORT      Kafka port of the tiering agents, one at a time (19192)
+#   BENCH_TIER_HTTP_PORT HTTP (/metrics) port of the tiering agents (19744)
+#   BENCH_S3_PORT        port of the versitygw S3 server (19900)
 #   BENCH_KEEP=1         keep the temporary directory (agent data and logs)
 #   STRATA, STRATA_BENCH the binaries (bin/strata, bin/strata-bench; `make build`)
+#   VERSITYGW            the S3 server binary (bin/versitygw; `make test-deps`)
 #
 # e.g. make bench BENCH_DURATION=30s, or BENCH_MODE=cluster bash bench/run.sh
 set -euo pipefail
@@ -32,13 +41,20 @@ DURATION=${BENCH_DURATION:-5s}
 PORT=${BENCH_PORT:-19092}
 ETCD_PORT=${BENCH_ETCD_PORT:-12379}
 HTTP_PORT=${BENCH_HTTP_PORT:-19644}
+TIER_BYTES=${BENCH_TIER_BYTES:-1000000000}
+TIER_RECORD_SIZE=${BENCH_TIER_RECORD_SIZE:-1024}
+TIER_SEGMENT=${BENCH_TIER_SEGMENT_BYTES:-8388608}
+TIER_PORT=${BENCH_TIER_PORT:-19192}
+TIER_HTTP_PORT=${BENCH_TIER_HTTP_PORT:-19744}
+S3_PORT=${BENCH_S3_PORT:-19900}
+VERSITYGW=${VERSITYGW:-bin/versitygw}
 read -r -a FLAGS <<<"${BENCH_FLAGS:-}"
 read -r -a CLUSTER_FLAGS <<<"${BENCH_CLUSTER_FLAGS:-}"
 
 case $MODE in
-all | single | cluster) ;;
+all | single | cluster | tiering) ;;
 *)
-	echo "bench: BENCH_MODE=$MODE: want all, single or cluster" >&2
+	echo "bench: BENCH_MODE=$MODE: want all, single, cluster or tiering" >&2
 	exit 2
 	;;
 esac
@@ -51,10 +67,12 @@ done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
 pids=()   # agents started and not yet stopped
+s3_pid="" # the versitygw server, stopped after the agents (they upload on shutdown)
 status=0  # set to 1 when a strata-bench run fails; the script goes on
 
 cleanup() {
 	stop_agents
+	stop_s3
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		echo "bench: kept $tmp"
 	else
@@ -152,6 +170,56 @@ stop_agents() {
 	pids=()
 }
 
+# start_s3: starts versitygw on 127.0.0.1:S3_PORT serving the buckets
+# (directories) under $tmp/s3, and waits up to 15 s until its health
+# endpoint answers, as tiering/s3test does.
+start_s3() {
+	mkdir -p "$tmp/s3/$S3_BUCKET_CATCHUP" "$tmp/s3/$S3_BUCKET_PRODUCE"
+	"$VERSITYGW" --port "127.0.0.1:$S3_PORT" --access "$S3_ACCESS_KEY" --secret "$S3_SECRET_KEY" \
+		--region "$S3_REGION" --health /health --quiet posix "$tmp/s3" >"$tmp/versitygw.log" 2>&1 &
+	s3_pid=$!
+	disown "$s3_pid"
+	for _ in $(seq 150); do
+		if ! alive "$s3_pid"; then
+			echo "bench: versitygw (pid $s3_pid) exited during startup:" >&2
+			tail -n 20 "$tmp/versitygw.log" >&2
+			s3_pid=""
+			return 1
+		fi
+		if s3_healthy; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "bench: versitygw (pid $s3_pid) not healthy on 127.0.0.1:$S3_PORT after 15 s" >&2
+	tail -n 20 "$tmp/versitygw.log" >&2
+	return 1
+}
+
+# s3_healthy: versitygw's health endpoint answers 200 (without curl: its
+# port accepts connections).
+s3_healthy() {
+	if command -v curl >/dev/null; then
+		curl -fsS -o /dev/null "http://127.0.0.1:$S3_PORT/health" 2>/dev/null
+	else
+		port_open "$S3_PORT"
+	fi
+}
+
+# stop_s3: stops versitygw (SIGTERM, SIGKILL after 5 s).
+stop_s3() {
+	[ -n "$s3_pid" ] || return 0
+	kill -TERM "$s3_pid" 2>/dev/null || true
+	for _ in $(seq 50); do
+		alive "$s3_pid" || break
+		sleep 0.1
+	done
+	if alive "$s3_pid"; then
+		kill -KILL "$s3_pid" 2>/dev/null || true
+	fi
+	s3_pid=""
+}
+
 # bench OUT ARGS...: runs strata-bench, showing its output and saving it in
 # $tmp/OUT. A failure is remembered in $status, with the agents' last log
 # lines, and does not stop the script; an interrupt does.
@@ -232,6 +300,103 @@ cluster() {
 	stop_agents
 }
 
+# The tiering runs: one S3 server, buckets per run, the topic the catch-up
+# run keeps.
+S3_ACCESS_KEY=strata-bench
+S3_SECRET_KEY=strata-bench-secret
+S3_REGION=us-east-1
+S3_BUCKET_CATCHUP=strata-bench-catchup
+S3_BUCKET_PRODUCE=strata-bench-produce
+TIER_TOPIC=bench-tiering
+tier_skipped=""
+
+# s3_flags BUCKET: the agent flags that tier to versitygw's BUCKET.
+s3_flags() {
+	echo --s3-endpoint "127.0.0.1:$S3_PORT" --s3-bucket "$1" --s3-region "$S3_REGION" \
+		--s3-access-key "$S3_ACCESS_KEY" --s3-secret-key "$S3_SECRET_KEY" --s3-path-style --s3-tls=false
+}
+
+# tier_metrics PORT: one line with the agent's object-tier counters from
+# its /metrics (uploads, the remote read cache, object-store requests).
+tier_metrics() {
+	local body
+	if ! body=$(curl -fsS "http://127.0.0.1:$1/metrics" 2>/dev/null); then
+		echo "tier      (no /metrics on 127.0.0.1:$1)"
+		return 0
+	fi
+	echo "$body" | awk '
+		/^strata_tier_(uploaded_(bytes|segments)_total|upload_failures_total|upload_pending_bytes|cache_(hits|misses)_total|cache_bytes|store_(requests|errors)_total|store_(read|written)_bytes_total)[{ ]/ {
+			name = substr($1, 13); gsub(/"/, "", name); gsub(/op=/, "", name)
+			if ($2 + 0 != 0 || name !~ /[{]/) { printf "%s%s=%.0f", sep, name, $2; sep = " " }
+		}
+		END { print "" }' | sed 's/^/tier      /'
+}
+
+# tiering: versitygw on S3_PORT, then one agent at a time on TIER_PORT
+# (HTTP on TIER_HTTP_PORT), each with TIER_SEGMENT-byte segments rolled
+# after 1 s:
+#   1. S3 tiering, local retention 0: produce TIER_BYTES of records to a
+#      kept topic, wait until each partition has at most one segment's worth
+#      of records on local disk, replay it from offset 0 with a fresh
+#      consumer (catchup);
+#   2. --remote-storage=false: produce for DURATION;
+#   3. S3 tiering, local retention 0: produce for DURATION, then show how
+#      much was uploaded and how much still waits.
+# The produce topics of 2 and 3 are kept: deleting them is not measured
+# anyway, and 3's tier counters are read with its data still there.
+tiering() {
+	if [ ! -x "$VERSITYGW" ]; then
+		echo "== tiering: skipped: $VERSITYGW not found; make test-deps installs it (or set VERSITYGW)"
+		tier_skipped=1
+		return 0
+	fi
+	require_free "$TIER_PORT" "$TIER_HTTP_PORT" "$S3_PORT"
+	start_s3
+	local pid
+	local listen=(--listen "127.0.0.1:$TIER_PORT" --http-addr "127.0.0.1:$TIER_HTTP_PORT")
+	local segments=(--log-segment-bytes "$TIER_SEGMENT" --log-roll 1s)
+	local offload=(--log-local-retention 0s --retention-check-interval 200ms)
+	local records=$((TIER_BYTES / TIER_RECORD_SIZE))
+	# A segment holds fewer than TIER_SEGMENT / TIER_RECORD_SIZE records
+	# (each record carries some bytes of framing besides its value).
+	local within=$(((TIER_SEGMENT + TIER_RECORD_SIZE - 1) / TIER_RECORD_SIZE))
+	local s3
+	read -r -a s3 <<<"$(s3_flags "$S3_BUCKET_CATCHUP")"
+
+	start_agent tier-catchup "${listen[@]}" --data-dir "$tmp/tier-catchup" "${segments[@]}" "${offload[@]}" "${s3[@]}"
+	pid=$last_pid
+	wait_listening tier-catchup "$pid" "$TIER_PORT"
+	echo "== tiering: agent on 127.0.0.1:$TIER_PORT (pid $pid) tiering to versitygw on 127.0.0.1:$S3_PORT (pid $s3_pid)," \
+		"$TIER_SEGMENT-byte segments, local retention 0: produce $records records of $TIER_RECORD_SIZE bytes to $TIER_TOPIC," \
+		"wait until at most $within records per partition are local, replay from offset 0"
+	bench tier-catchup.out --bootstrap-server "127.0.0.1:$TIER_PORT" --broker-pid "$pid" --topic "$TIER_TOPIC" \
+		--record-size "$TIER_RECORD_SIZE" --records "$records" --scenarios produce,catchup \
+		--wait-offloaded --offloaded-within "$within"
+	tier_metrics "$TIER_HTTP_PORT" | tee "$tmp/tier-metrics.out"
+	stop_agents
+
+	start_agent tier-off "${listen[@]}" --data-dir "$tmp/tier-off" "${segments[@]}" --remote-storage=false
+	pid=$last_pid
+	wait_listening tier-off "$pid" "$TIER_PORT"
+	echo "== tiering: produce with tiering off (--remote-storage=false), agent pid $pid"
+	bench tier-off.out --bootstrap-server "127.0.0.1:$TIER_PORT" --broker-pid "$pid" --duration "$DURATION" \
+		--record-size "$TIER_RECORD_SIZE" --scenarios produce --keep
+	stop_agents
+
+	read -r -a s3 <<<"$(s3_flags "$S3_BUCKET_PRODUCE")"
+	start_agent tier-on "${listen[@]}" --data-dir "$tmp/tier-on" "${segments[@]}" "${offload[@]}" "${s3[@]}"
+	pid=$last_pid
+	wait_listening tier-on "$pid" "$TIER_PORT"
+	echo "== tiering: produce with S3 tiering on, local retention 0, agent pid $pid"
+	bench tier-on.out --bootstrap-server "127.0.0.1:$TIER_PORT" --broker-pid "$pid" --duration "$DURATION" \
+		--record-size "$TIER_RECORD_SIZE" --scenarios produce --keep
+	# The topic is kept (the agent is thrown away), so this shows how far
+	# the uploads trail the producer when it stops.
+	tier_metrics "$TIER_HTTP_PORT" | tee "$tmp/tier-on-metrics.out"
+	stop_agents
+	stop_s3
+}
+
 # field FILE SCENARIO NAME: the value of NAME=value (or, for MB/s, the number
 # before it) on the first line of FILE that starts with SCENARIO; n/a if
 # there is none.
@@ -278,16 +443,37 @@ summary() {
 		echo "                (target: partition0 <= 5 s, failed=0)"
 		echo "cluster VmHWM   $(hwm "$c")"
 	fi
+	tier_summary
 }
 
-if [ "$MODE" != cluster ] && [ "${BENCH_MICRO:-1}" != 0 ]; then
+tier_summary() {
+	local t="$tmp/tier-catchup.out" on="$tmp/tier-on.out" off="$tmp/tier-off.out"
+	if [ -n "$tier_skipped" ]; then
+		echo "tiering         skipped: $VERSITYGW not found (make test-deps)"
+		return 0
+	fi
+	[ -f "$t" ] || [ -f "$on" ] || return 0
+	echo "tiering         cold catch-up from S3 (versitygw): remote=$(field "$t" catchup remote) first=$(field "$t" catchup first)" \
+		"$(field "$t" catchup MB/s) MB/s (targets >= 350 MB/s, first record <= 80 ms); its produce $(field "$t" produce MB/s) MB/s"
+	awk -v on="$(field "$on" produce MB/s)" -v off="$(field "$off" produce MB/s)" 'BEGIN {
+		if (on == "n/a" || off == "n/a" || off + 0 == 0) { printf "tiering         produce tiering on %s MB/s, off %s MB/s: no ratio\n", on, off; exit }
+		printf "tiering         produce tiering on %s MB/s / off %s MB/s = %.2f (target >= 0.90: tiering costs <= 10%%)\n", on, off, on / off }'
+	echo "tiering         uploads when the tiering-on produce ended: uploaded_bytes_total=$(field "$tmp/tier-on-metrics.out" tier uploaded_bytes_total)" \
+		"upload_pending_bytes=$(field "$tmp/tier-on-metrics.out" tier upload_pending_bytes) (a backlog means the uploads do not keep up with that produce rate)"
+	echo "tiering VmHWM   catch-up agent $(hwm "$t"); produce agent tiering on $(hwm "$on"), off $(hwm "$off") (target <= 300 MiB with tiering on)"
+}
+
+if [[ $MODE == all || $MODE == single ]] && [ "${BENCH_MICRO:-1}" != 0 ]; then
 	micro
 fi
-if [ "$MODE" != cluster ]; then
+if [[ $MODE == all || $MODE == single ]]; then
 	single
 fi
-if [ "$MODE" != single ]; then
+if [[ $MODE == all || $MODE == cluster ]]; then
 	cluster
+fi
+if [[ $MODE == all || $MODE == tiering ]]; then
+	tiering
 fi
 summary
 exit $status
