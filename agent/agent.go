@@ -236,6 +236,7 @@ func (a *Agent) openMetadata(ctx context.Context) error {
 		}
 		a.store = st
 	}
+	a.store = timedStore{Store: a.store, ops: a.metrics.metadataOps}
 	id, err := a.store.ClusterID(ctx)
 	if err != nil {
 		return fmt.Errorf("read cluster id: %w", err)

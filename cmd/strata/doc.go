@@ -12,6 +12,7 @@
 //	strata topic reassign
 //	strata log-dirs | delete-records
 //	strata config describe|alter
+//	strata cost                     monthly cost per topic, with what-ifs
 //	strata version
 //
 // The client commands share connection flags (--bootstrap-server, default

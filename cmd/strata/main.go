@@ -107,6 +107,7 @@ func newRootCmd() *cobra.Command {
 		newConfigCmd(),
 		newLogDirsCmd(),
 		newDeleteRecordsCmd(),
+		newCostCmd(),
 		newVersionCmd(),
 	)
 	return root
