@@ -7,9 +7,13 @@ package agent
 // offset the group has. v8+ asks for several groups at once. Group errors
 // (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, …) are the response's
 // (v2–7) or the group's (v8+) error; before v2 every partition carries
-// them. Transactions do not exist yet, so no offset is ever unstable and
-// require_stable (v7+) changes nothing; v9's member id and epoch belong to
-// KIP-848 groups and are ignored for classic ones, as in Kafka.
+// them. With require_stable (v7+, KIP-447), a partition with offsets a
+// transaction committed but has not ended yet (or with a commit being
+// stored) answers UNSTABLE_OFFSET_COMMIT and offset -1, so a transactional
+// consumer retries rather than read behind what the transaction will
+// commit; without it such offsets stay invisible and the last committed
+// one is returned. v9's member id and epoch belong to KIP-848 groups and
+// are ignored for classic ones, as in Kafka.
 
 import (
 	"context"
@@ -35,7 +39,7 @@ func (a *Agent) handleOffsetFetch(ctx context.Context, req *kmsg.OffsetFetchRequ
 			}
 			sg := kmsg.NewOffsetFetchResponseGroup()
 			sg.Group = rg.Group
-			offsets, err := a.fetchOffsets(ctx, rg.Group, parts)
+			offsets, err := a.fetchOffsets(ctx, rg.Group, parts, req.RequireStable)
 			sg.ErrorCode = errorCode(err)
 			for _, t := range byTopic(offsets) {
 				st := kmsg.NewOffsetFetchResponseGroupTopic()
@@ -43,6 +47,7 @@ func (a *Agent) handleOffsetFetch(ctx context.Context, req *kmsg.OffsetFetchRequ
 				for _, o := range t {
 					sp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
 					sp.Partition, sp.Offset, sp.LeaderEpoch, sp.Metadata = o.Partition, o.Offset, o.LeaderEpoch, kmsg.StringPtr(o.Metadata)
+					sp.ErrorCode = errorCode(o.Err)
 					st.Partitions = append(st.Partitions, sp)
 				}
 				sg.Topics = append(sg.Topics, st)
@@ -60,7 +65,7 @@ func (a *Agent) handleOffsetFetch(ctx context.Context, req *kmsg.OffsetFetchRequ
 			}
 		}
 	}
-	offsets, err := a.fetchOffsets(ctx, req.Group, parts)
+	offsets, err := a.fetchOffsets(ctx, req.Group, parts, req.Version >= 7 && req.RequireStable)
 	if err != nil && req.Version < 2 {
 		// No top-level error field: every partition carries the error.
 		offsets = noOffsets(parts)
@@ -74,6 +79,8 @@ func (a *Agent) handleOffsetFetch(ctx context.Context, req *kmsg.OffsetFetchRequ
 			sp.Partition, sp.Offset, sp.LeaderEpoch, sp.Metadata = o.Partition, o.Offset, o.LeaderEpoch, kmsg.StringPtr(o.Metadata)
 			if req.Version < 2 {
 				sp.ErrorCode = errorCode(err)
+			} else {
+				sp.ErrorCode = errorCode(o.Err)
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}
@@ -82,9 +89,12 @@ func (a *Agent) handleOffsetFetch(ctx context.Context, req *kmsg.OffsetFetchRequ
 	return resp, nil
 }
 
-func (a *Agent) fetchOffsets(ctx context.Context, groupID string, parts []metadata.GroupPartition) ([]group.FetchedOffset, error) {
+func (a *Agent) fetchOffsets(ctx context.Context, groupID string, parts []metadata.GroupPartition, requireStable bool) ([]group.FetchedOffset, error) {
 	if a.groups == nil {
 		return nil, errNoCoordinator
+	}
+	if requireStable {
+		return a.groups.FetchStable(ctx, groupID, parts)
 	}
 	return a.groups.Fetch(ctx, groupID, parts)
 }

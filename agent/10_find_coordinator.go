@@ -3,11 +3,11 @@ package agent
 // FindCoordinator, versions 0–6 (v4+ finds several keys at once, KIP-699).
 //
 // Key type 0 (group): the agent that owns the group's coordinator shard;
-// an unowned shard is claimed by this agent (see package agent/group).
-// Key type 1 (transaction) gets UNSUPPORTED_VERSION per key, with the
-// message that transactions are not supported yet, so that transactional
-// producers fail at once instead of retrying; other key types get
-// INVALID_REQUEST. Errors answer node id -1, host "" and port -1.
+// key type 1 (transaction): the agent that owns the transactional id's
+// coordinator shard. An unowned shard is claimed by this agent (see
+// packages agent/group and agent/txn). An empty transactional id, or any
+// other key type, gets INVALID_REQUEST. Errors answer node id -1, host ""
+// and port -1.
 
 import (
 	"context"
@@ -47,17 +47,22 @@ func (a *Agent) handleFindCoordinator(ctx context.Context, req *kmsg.FindCoordin
 
 // findCoordinator returns the coordinator of one key.
 func (a *Agent) findCoordinator(ctx context.Context, keyType int8, key string) (int32, string, int32, error) {
+	var id int32
+	var err error
 	switch keyType {
 	case coordinatorGroup:
+		if a.groups == nil {
+			return -1, "", -1, errNoCoordinator
+		}
+		id, err = a.groups.Find(ctx, key)
 	case coordinatorTransaction:
-		return -1, "", -1, fmt.Errorf("%w: transactions are not supported yet (transactional.id %q)", errUnsupportedVersion, key)
+		if a.txns == nil {
+			return -1, "", -1, errNoTxnCoordinator
+		}
+		id, err = a.txns.Find(ctx, key)
 	default:
 		return -1, "", -1, fmt.Errorf("%w: unknown coordinator key type %d", errInvalidRequest, keyType)
 	}
-	if a.groups == nil {
-		return -1, "", -1, errNoCoordinator
-	}
-	id, err := a.groups.Find(ctx, key)
 	if err != nil {
 		return -1, "", -1, err
 	}

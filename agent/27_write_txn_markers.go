@@ -10,7 +10,9 @@ package agent
 // read_committed fetches). The response waits until the marker is
 // replicated to the ISR, so a completed transaction survives a failover.
 // Partitions not led here get NOT_LEADER_OR_FOLLOWER; a marker of a fenced
-// producer epoch gets INVALID_PRODUCER_EPOCH.
+// producer epoch gets INVALID_PRODUCER_EPOCH. A marker for partition N of
+// __consumer_offsets ends the producer's transaction in the groups of
+// group-coordinator shard N instead (their pending TxnOffsetCommits).
 
 import (
 	"context"
@@ -20,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/strata-io/strata/agent/log"
+	"github.com/strata-io/strata/agent/txn"
 	"github.com/strata-io/strata/protocol"
 )
 
@@ -37,9 +40,13 @@ func (a *Agent) handleWriteTxnMarkers(ctx context.Context, req *kmsg.WriteTxnMar
 			for _, idx := range rt.Partitions {
 				sp := kmsg.NewWriteTxnMarkersResponseMarkerTopicPartition()
 				sp.Partition = idx
-				if err := a.writeMarker(ctx, rt.Topic, idx, m.ProducerID, m.ProducerEpoch, m.Committed, m.CoordinatorEpoch); err != nil {
-					sp.ErrorCode = errorCode(err)
+				var err error
+				if rt.Topic == txn.OffsetsTopic {
+					err = a.writeGroupMarker(ctx, idx, m.ProducerID, m.ProducerEpoch, m.Committed)
+				} else {
+					err = a.writeMarker(ctx, rt.Topic, idx, m.ProducerID, m.ProducerEpoch, m.Committed, m.CoordinatorEpoch)
 				}
+				sp.ErrorCode = errorCode(err)
 				st.Partitions = append(st.Partitions, sp)
 			}
 			rm.Topics = append(rm.Topics, st)

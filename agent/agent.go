@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/strata-io/strata/agent/group"
+	"github.com/strata-io/strata/agent/txn"
 	"github.com/strata-io/strata/metadata"
 	"github.com/strata-io/strata/metadata/etcd"
 	"github.com/strata-io/strata/protocol"
@@ -46,6 +47,8 @@ type Agent struct {
 	fetchers *fetcherSet // followers' replica fetchers
 	pids     producerIDAllocator
 	groups   *group.Coordinator // set by Start; see groups.go
+	txns     *txn.Coordinator   // set by Start; see txns.go
+	txnPeers *peerPool          // set by Start; the coordinators' connections to other agents
 
 	controller atomic.Int32  // the controller's agent id, -1 if unknown
 	isrKick    chan struct{} // wakes isrLoop
@@ -124,6 +127,9 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	}
 	a.setRegistration(reg)
 	if err := a.startGroups(); err != nil {
+		return err
+	}
+	if err := a.startTxns(); err != nil {
 		return err
 	}
 	a.parts.reconcile() // now that the registration exists, lead what is ours
@@ -337,6 +343,9 @@ func (a *Agent) reregister(ctx context.Context) {
 			if a.groups != nil {
 				a.groups.SetRegistration(reg)
 			}
+			if a.txns != nil {
+				a.txns.SetRegistration(reg)
+			}
 			a.logger.Info("agent registered again")
 			a.parts.reconcile()
 			return
@@ -466,6 +475,7 @@ func (a *Agent) close() error {
 	a.wg.Wait()
 	a.closeTiering()
 	a.fetchers.closeAll()
+	a.stopTxns()
 	a.stopGroups()
 	a.parts.closeAll()
 	if reg := a.registration(); reg != nil {

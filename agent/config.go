@@ -10,6 +10,7 @@ import (
 
 	"github.com/strata-io/strata/agent/group"
 	"github.com/strata-io/strata/agent/log"
+	"github.com/strata-io/strata/agent/txn"
 )
 
 // Config configures an Agent. Build one with NewConfig, change what you need
@@ -91,6 +92,12 @@ type Config struct {
 	// offsets.retention.check.interval.ms. Its Logger is the agent's.
 	Groups group.Config
 
+	// Transactions configures the transaction coordinator: Kafka's
+	// transaction.max.timeout.ms,
+	// transaction.abort.timed.out.transaction.cleanup.interval.ms and
+	// transactional.id.expiration.ms. Its Logger is the agent's.
+	Transactions txn.Config
+
 	// Tiering configures the object store segments are offloaded to.
 	Tiering TieringConfig
 
@@ -122,6 +129,7 @@ func NewConfig() Config {
 		LeaderRebalanceInterval:  30 * time.Second,
 		ControlledShutdown:       true,
 		Groups:                   group.NewConfig(),
+		Transactions:             txn.NewConfig(),
 		Logger:                   slog.Default(),
 	}
 }
@@ -186,6 +194,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log defaults: %w", err))
 	}
 	if err := c.Groups.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Transactions.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Logger == nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/strata-io/strata/agent/group"
 	"github.com/strata-io/strata/agent/log"
+	"github.com/strata-io/strata/agent/txn"
 	"github.com/strata-io/strata/metadata"
 	"github.com/strata-io/strata/protocol"
 )
@@ -137,6 +138,22 @@ var errorCodes = []struct {
 	{group.ErrGroupSubscribedToTopic, kerr.GroupSubscribedToTopic},
 	{group.ErrOffsetMetadataTooLarge, kerr.OffsetMetadataTooLarge},
 	{group.ErrUnknownServer, kerr.UnknownServerError},
+	{group.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
+	{group.ErrUnstableOffsetCommit, kerr.UnstableOffsetCommit},
+
+	// the transaction coordinator
+	{txn.ErrNotCoordinator, kerr.NotCoordinator},
+	{txn.ErrCoordinatorLoadInProgress, kerr.CoordinatorLoadInProgress},
+	{txn.ErrCoordinatorNotAvailable, kerr.CoordinatorNotAvailable},
+	{txn.ErrInvalidRequest, kerr.InvalidRequest},
+	{txn.ErrInvalidTransactionTimeout, kerr.InvalidTransactionTimeout},
+	{txn.ErrConcurrentTransactions, kerr.ConcurrentTransactions},
+	{txn.ErrInvalidProducerIDMapping, kerr.InvalidProducerIDMapping},
+	{txn.ErrProducerFenced, kerr.ProducerFenced},
+	{txn.ErrInvalidTxnState, kerr.InvalidTxnState},
+	{txn.ErrTransactionalIDNotFound, kerr.TransactionalIDNotFound},
+	{txn.ErrTransactionAbortable, kerr.TransactionAbortable},
+	{txn.ErrUnknownServer, kerr.UnknownServerError},
 
 	{context.DeadlineExceeded, kerr.RequestTimedOut},
 	{context.Canceled, kerr.RequestTimedOut},

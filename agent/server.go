@@ -88,6 +88,18 @@ func (a *Agent) dispatch(ctx context.Context, req *protocol.Request) (kmsg.Respo
 		return a.handleDeleteGroups(ctx, r)
 	case *kmsg.OffsetDeleteRequest:
 		return a.handleOffsetDelete(ctx, r)
+	case *kmsg.AddPartitionsToTxnRequest:
+		return a.handleAddPartitionsToTxn(ctx, r)
+	case *kmsg.AddOffsetsToTxnRequest:
+		return a.handleAddOffsetsToTxn(ctx, r)
+	case *kmsg.EndTxnRequest:
+		return a.handleEndTxn(ctx, r)
+	case *kmsg.TxnOffsetCommitRequest:
+		return a.handleTxnOffsetCommit(ctx, r)
+	case *kmsg.DescribeTransactionsRequest:
+		return a.handleDescribeTransactions(ctx, r)
+	case *kmsg.ListTransactionsRequest:
+		return a.handleListTransactions(ctx, r)
 	default:
 		// protocol.ParseRequest only decodes what protocol.APIs lists, and a
 		// test checks every listed API has a case above.

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -11,20 +12,57 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/strata-io/strata/agent/group"
+	"github.com/strata-io/strata/agent/txn"
 	"github.com/strata-io/strata/metadata"
-	"github.com/strata-io/strata/protocol"
 )
 
 // verifyTxnPartition is KIP-890's check, made before a producer's first
 // transactional write to a partition: the transaction coordinator must
-// have the partition in that producer's ongoing transaction. It asks the
-// coordinator of txnID (found through its shard's claim) with a
-// verify-only AddPartitionsToTxn (v4+), locally or over the network, so a
-// late write of a fenced or finished transaction cannot slip into the log.
+// have the partition in that producer's ongoing transaction. It asks this
+// agent's coordinator when it owns txnID's shard, and otherwise the owner
+// (found through the shard's claim) with a verify-only
+// AddPartitionsToTxn (v4), so a late write of a fenced or finished
+// transaction cannot slip into the log. A partition outside the
+// transaction gets INVALID_TXN_STATE, as Kafka answers produce requests.
 func (a *Agent) verifyTxnPartition(ctx context.Context, txnID string, pid int64, epoch int16, topic string, idx int32) error {
+	if a.txns == nil {
+		return errNoTxnCoordinator
+	}
+	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+	defer cancel()
+	errs, err := a.txns.VerifyPartitions(ctx, txn.AddRequest{
+		TransactionalID: txnID, ProducerID: pid, ProducerEpoch: epoch,
+		Partitions: []txn.TopicPartition{{Topic: topic, Partition: idx}},
+	})
+	if errors.Is(err, txn.ErrNotCoordinator) {
+		err = a.verifyRemote(ctx, txnID, pid, epoch, topic, idx)
+	} else if err == nil && len(errs) != 1 {
+		err = fmt.Errorf("%w: verification answered %d partitions, want 1", txn.ErrUnknownServer, len(errs))
+	} else if err == nil {
+		err = errs[0]
+	}
+	if errors.Is(err, txn.ErrTransactionAbortable) {
+		return fmt.Errorf("%w: %s-%d is not in the producer's transaction", txn.ErrInvalidTxnState, topic, idx)
+	}
+	return err
+}
+
+// verifyTimeout bounds a verification.
+const verifyTimeout = 10 * time.Second
+
+// verifyRemote asks the agent coordinating txnID to verify a partition.
+func (a *Agent) verifyRemote(ctx context.Context, txnID string, pid int64, epoch int16, topic string, idx int32) error {
 	owner, err := a.txnCoordinatorOf(ctx, txnID)
 	if err != nil {
 		return err
+	}
+	if owner == a.cfg.NodeID {
+		// Our claim, not served yet (a moment after claiming it).
+		return fmt.Errorf("%w: loading transactional id %q", txn.ErrCoordinatorLoadInProgress, txnID)
+	}
+	host, port, ok := a.agentAddr(owner)
+	if !ok {
+		return fmt.Errorf("%w: transaction coordinator agent %d is not live", errCoordinatorNotAvailable, owner)
 	}
 	req := kmsg.NewPtrAddPartitionsToTxnRequest()
 	req.SetVersion(4)
@@ -34,23 +72,7 @@ func (a *Agent) verifyTxnPartition(ctx context.Context, txnID string, pid int64,
 	tt.Topic, tt.Partitions = topic, []int32{idx}
 	tx.Topics = append(tx.Topics, tt)
 	req.Transactions = append(req.Transactions, tx)
-
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var resp kmsg.Response
-	if owner == a.cfg.NodeID {
-		resp, err = a.dispatch(ctx, &protocol.Request{Body: req})
-	} else {
-		host, port, ok := a.agentAddr(owner)
-		if !ok {
-			return fmt.Errorf("%w: transaction coordinator agent %d is not live", errCoordinatorNotAvailable, owner)
-		}
-		var c *peerConn
-		if c, err = dialPeer(ctx, net.JoinHostPort(host, strconv.Itoa(int(port))), "strata-txn-verify"); err == nil {
-			defer c.close()
-			resp, err = c.request(ctx, req, 10*time.Second)
-		}
-	}
+	resp, err := a.txnPeers.request(ctx, net.JoinHostPort(host, strconv.Itoa(int(port))), req, verifyTimeout)
 	if err != nil {
 		return fmt.Errorf("%w: verify with the transaction coordinator: %v", errCoordinatorNotAvailable, err)
 	}

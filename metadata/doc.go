@@ -1,7 +1,7 @@
 // Package metadata holds Strata's cluster metadata model — topics, partition
 // leadership, agents, producer-id blocks, coordinator shard claims, consumer
-// groups and their committed offsets — and the small store interfaces the
-// agent uses to read and change it.
+// groups and their committed offsets, transactions — and the small store
+// interfaces the agent uses to read and change it.
 //
 // The interfaces are implemented on etcd by package metadata/etcd (embedded or
 // external) and in memory by package metadata/memstore for unit tests. Both
@@ -11,8 +11,8 @@
 // revision, so leadership changes and partition-state updates are fenced: a
 // caller that read a stale PartitionState cannot overwrite a newer one.
 // Coordinator shards (Coordinators) are claimed under an agent's
-// registration, and every write a coordinator makes for its shard (Groups)
-// is fenced by that claim, so an agent that lost a shard cannot overwrite
+// registration, and every write a coordinator makes for its shard (Groups,
+// Transactions) is fenced by that claim, so an agent that lost a shard cannot overwrite
 // what its successor writes.
 //
 // A Store has one revision that every write advances. Watch streams every

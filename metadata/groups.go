@@ -211,6 +211,18 @@ type GroupPartition struct {
 	Partition int32
 }
 
+// TxnOffsets are the offsets one transactional producer committed to a
+// group with TxnOffsetCommit in its ongoing transaction. They stay pending,
+// apart from the group's committed offsets, until the transaction ends:
+// a commit makes them committed offsets, an abort drops them.
+type TxnOffsets struct {
+	ProducerID int64
+	// ProducerEpoch is the highest epoch among the pending offsets.
+	ProducerEpoch int16
+	// Offsets are sorted by topic and partition.
+	Offsets []CommittedOffset
+}
+
 // StoredGroup is one group as a coordinator loads it.
 type StoredGroup struct {
 	Name string
@@ -219,6 +231,8 @@ type StoredGroup struct {
 	Group *Group
 	// Offsets are the committed offsets sorted by topic and partition.
 	Offsets []CommittedOffset
+	// TxnOffsets are the pending transactional offsets, by producer id.
+	TxnOffsets []TxnOffsets
 }
 
 // Groups persists consumer groups: membership snapshots and committed
@@ -239,8 +253,29 @@ type Groups interface {
 	// DeleteOffsets removes group's offsets of partitions; missing ones are
 	// ignored.
 	DeleteOffsets(ctx context.Context, claim CoordinatorClaim, group string, partitions []GroupPartition) error
-	// DeleteGroup removes group's snapshot and all its offsets.
+	// DeleteGroup removes group's snapshot and all its offsets, pending
+	// transactional ones included.
 	DeleteGroup(ctx context.Context, claim CoordinatorClaim, group string) error
+	// CommitTxnOffsets stores offsets a transactional producer committed
+	// to group in its ongoing transaction (TxnOffsetCommit). They stay
+	// pending, apart from the committed offsets, replacing earlier pending
+	// offsets of the same producer and partitions. Many partitions may be
+	// applied in several steps, as with CommitOffsets.
+	CommitTxnOffsets(ctx context.Context, claim CoordinatorClaim, group string, producerID int64, producerEpoch int16, offsets []CommittedOffset) error
+	// CompleteTxnOffsets ends producerID's transaction in group: it stores
+	// commit as committed offsets (none when the transaction aborted),
+	// then removes every pending offset of the producer. It may be applied
+	// in several steps; applying it again after a failure finishes it.
+	CompleteTxnOffsets(ctx context.Context, claim CoordinatorClaim, group string, producerID int64, commit []CommittedOffset) error
+}
+
+// ValidateProducerID checks the producer id and epoch of a transactional
+// offset commit.
+func ValidateProducerID(producerID int64, producerEpoch int16) error {
+	if producerID < 0 || producerEpoch < 0 {
+		return fmt.Errorf("%w: producer id %d epoch %d", ErrInvalid, producerID, producerEpoch)
+	}
+	return nil
 }
 
 // ValidateGroupWrite checks the arguments every Groups write shares.

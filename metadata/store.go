@@ -111,7 +111,7 @@ const (
 	EventAgent
 	// EventProgress reports only that the store reached Revision through
 	// writes that no other kind describes (producer-id blocks, the cluster
-	// id, coordinator claims, groups, later the catalogue). It lets a
+	// id, coordinator claims, groups, transactions, the catalogue). It lets a
 	// watcher wait for a revision.
 	EventProgress
 )
@@ -166,6 +166,7 @@ type Store interface {
 	ProducerIDs
 	Coordinators
 	Groups
+	Transactions
 	Catalogue
 	Watcher
 	// Revision returns the store's current revision.

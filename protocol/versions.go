@@ -56,6 +56,15 @@ var apiTable = []struct {
 	{kmsg.ListGroups, VersionRange{0, 5}},
 	{kmsg.DeleteGroups, VersionRange{0, 2}},
 	{kmsg.OffsetDelete, VersionRange{0, 0}},
+	// Transactions (the partition side's WriteTxnMarkers is above).
+	// EndTxn v5 and TxnOffsetCommit v5+ belong to KIP-890's transaction
+	// version 2, which Strata does not advertise.
+	{kmsg.AddPartitionsToTxn, VersionRange{0, 5}},
+	{kmsg.AddOffsetsToTxn, VersionRange{0, 4}},
+	{kmsg.EndTxn, VersionRange{0, 4}},
+	{kmsg.TxnOffsetCommit, VersionRange{0, 4}},
+	{kmsg.DescribeTransactions, VersionRange{0, 0}},
+	{kmsg.ListTransactions, VersionRange{0, 2}},
 }
 
 // maxAPIKey bounds the lookup array; Kafka's API keys are small and dense.

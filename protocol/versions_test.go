@@ -13,6 +13,7 @@ func TestAPIsTable(t *testing.T) {
 		20: {1, 6}, 21: {0, 2}, 22: {0, 5}, 23: {2, 4}, 27: {0, 1}, 61: {0, 0}, 35: {1, 4}, 43: {0, 2}, 45: {0, 1}, 46: {0, 0}, 32: {1, 4}, 33: {0, 2}, 37: {0, 3}, 44: {0, 1}, 60: {0, 1},
 		8: {0, 9}, 9: {0, 9}, 10: {0, 6}, 11: {0, 9}, 12: {0, 4}, 13: {0, 5}, 14: {0, 5},
 		15: {0, 5}, 16: {0, 5}, 42: {0, 2}, 47: {0, 0},
+		24: {0, 5}, 25: {0, 4}, 26: {0, 4}, 28: {0, 4}, 65: {0, 0}, 66: {0, 2},
 	}
 	got := APIs()
 	if !maps.Equal(got, want) {
@@ -47,6 +48,7 @@ func TestSupported(t *testing.T) {
 		{18, 0, true}, {18, 3, true}, {18, 4, false}, {18, -1, false},
 		{60, 1, true}, {60, 2, false},
 		{11, 0, true}, {11, 9, true}, {11, 10, false}, {8, 9, true}, {8, 10, false}, {47, 0, true}, {47, 1, false},
+		{24, 5, true}, {24, 6, false}, {26, 4, true}, {26, 5, false}, {28, 4, true}, {28, 5, false}, {66, 2, true}, {66, 3, false},
 		{68, 0, false}, {69, 0, false}, // KIP-848's APIs are not advertised
 		{7, 0, false}, {-1, 0, false}, {maxAPIKey, 0, false}, {maxAPIKey + 1, 0, false}, {32767, 0, false},
 	}

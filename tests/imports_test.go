@@ -19,6 +19,7 @@ var allowedImports = map[string][]string{
 	"agent/log":     {},
 	"agent/replica": {"agent/log", "metadata"},
 	"agent/group":   {"metadata"},
+	"agent/txn":     {"metadata"},
 	"metadata":      {},
 	"tiering":       {"metadata", "tiering/"},
 	"bench":         {},

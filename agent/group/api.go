@@ -101,14 +101,31 @@ type CommitRequest struct {
 	Offsets []metadata.CommittedOffset
 }
 
+// TxnCommitRequest is a TxnOffsetCommit: offsets a transactional producer
+// commits to a group as part of its ongoing transaction. Generation,
+// MemberID and InstanceID (KIP-447, v3+) are -1, "" and nil for older
+// requests.
+type TxnCommitRequest struct {
+	Group         string
+	ProducerID    int64
+	ProducerEpoch int16
+	Generation    int32
+	MemberID      string
+	InstanceID    *string
+	// Offsets to commit; their CommitTime is set by the coordinator.
+	Offsets []metadata.CommittedOffset
+}
+
 // FetchedOffset is a committed offset as OffsetFetch returns it; Offset is
-// -1 (and LeaderEpoch -1) when the partition has none.
+// -1 (and LeaderEpoch -1) when the partition has none. Err is set only by
+// FetchStable, to ErrUnstableOffsetCommit.
 type FetchedOffset struct {
 	Topic       string
 	Partition   int32
 	Offset      int64
 	LeaderEpoch int32
 	Metadata    string
+	Err         error
 }
 
 // Description is a group as DescribeGroups shows it.

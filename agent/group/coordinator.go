@@ -411,6 +411,90 @@ func (c *Coordinator) Fetch(ctx context.Context, group string, partitions []meta
 	return call(ctx, sh, func(st *state, _ time.Time, reply func([]FetchedOffset)) { reply(st.fetch(group, partitions)) })
 }
 
+// Check returns nil if this agent coordinates group and has loaded it, and
+// otherwise the error a request for the group gets (ErrInvalidGroupID,
+// ErrNotCoordinator, ErrCoordinatorLoadInProgress), so a caller can answer
+// it before doing work for the request elsewhere.
+func (c *Coordinator) Check(group string) error {
+	if err := checkGroupID(group); err != nil {
+		return err
+	}
+	_, err := c.route(group)
+	return err
+}
+
+// FetchStable serves an OffsetFetch with require_stable (v7+): as Fetch,
+// but partitions with pending transactional offsets (or commits being
+// stored) answer ErrUnstableOffsetCommit in their FetchedOffset.Err.
+func (c *Coordinator) FetchStable(ctx context.Context, group string, partitions []metadata.GroupPartition) ([]FetchedOffset, error) {
+	if group == "" {
+		return noOffsets(partitions), nil
+	}
+	if err := checkGroupID(group); err != nil {
+		return nil, err
+	}
+	sh, err := c.route(group)
+	if err != nil {
+		return nil, err
+	}
+	return call(ctx, sh, func(st *state, _ time.Time, reply func([]FetchedOffset)) { reply(st.fetchStable(group, partitions)) })
+}
+
+// TxnCommit serves a TxnOffsetCommit: one error per offset of req, in
+// order. The caller has verified with the transaction coordinator that the
+// producer's ongoing transaction includes the group.
+func (c *Coordinator) TxnCommit(ctx context.Context, req TxnCommitRequest) []error {
+	errs, err := func() ([]error, error) {
+		if err := checkGroupID(req.Group); err != nil {
+			return nil, err
+		}
+		if req.ProducerID < 0 || req.ProducerEpoch < 0 {
+			return nil, fmt.Errorf("%w: producer id %d epoch %d", ErrInvalidRequest, req.ProducerID, req.ProducerEpoch)
+		}
+		sh, err := c.route(req.Group)
+		if err != nil {
+			return nil, err
+		}
+		return call(ctx, sh, func(st *state, now time.Time, reply func([]error)) { st.txnCommit(now, req, reply) })
+	}()
+	if err != nil {
+		errs = make([]error, len(req.Offsets))
+		for i := range errs {
+			errs[i] = err
+		}
+	}
+	return errs
+}
+
+// CompleteTxn ends producerID's transaction in the groups of shard (the
+// shard of the groups the transaction committed offsets to): its pending
+// offsets become committed offsets when commit is set and are dropped
+// otherwise. It is what a transaction marker does to a __consumer_offsets
+// partition in Kafka, and is idempotent: the transaction coordinator calls
+// it until it succeeds. It fails with ErrNotCoordinator unless this agent
+// coordinates the shard.
+func (c *Coordinator) CompleteTxn(ctx context.Context, shard int32, producerID int64, producerEpoch int16, commit bool) error {
+	if shard < 0 || shard >= NumShards || producerID < 0 || producerEpoch < 0 {
+		return fmt.Errorf("%w: shard %d, producer id %d epoch %d", ErrInvalidRequest, shard, producerID, producerEpoch)
+	}
+	c.mu.Lock()
+	sh := c.shards[shard]
+	c.mu.Unlock()
+	if sh == nil {
+		return fmt.Errorf("%w: shard %d is coordinated elsewhere", ErrNotCoordinator, shard)
+	}
+	if !sh.loaded.Load() {
+		return fmt.Errorf("%w: shard %d", ErrCoordinatorLoadInProgress, shard)
+	}
+	res, err := call(ctx, sh, func(st *state, now time.Time, reply func(error)) {
+		st.completeTxn(now, producerID, producerEpoch, commit, reply)
+	})
+	if err != nil {
+		return err
+	}
+	return res
+}
+
 // DeleteOffsets serves an OffsetDelete: a group error, or one error per
 // partition.
 func (c *Coordinator) DeleteOffsets(ctx context.Context, group string, partitions []metadata.GroupPartition) ([]error, error) {

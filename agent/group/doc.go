@@ -21,8 +21,8 @@
 // by id), and any shard left unowned for two rounds, so every group has a
 // coordinator. Requests for a group whose shard this agent does not own get
 // NOT_COORDINATOR; while a claimed shard loads from the store, requests get
-// COORDINATOR_LOAD_IN_PROGRESS. The transaction coordinator can use the
-// same claims with its own CoordinatorKind.
+// COORDINATOR_LOAD_IN_PROGRESS. The transaction coordinator (package
+// agent/txn) uses the same kind of claims with its own CoordinatorKind.
 //
 // Every write for a shard is fenced by its claim (metadata.ErrFenced once
 // it is gone, even if this agent claimed the shard again since): a write
@@ -66,10 +66,31 @@
 // carry on heartbeating after an agent restart or a move, and static
 // members rejoin without a rebalance.
 //
+// # Transactional offsets
+//
+// TxnOffsetCommit (TxnCommit) stores offsets of a transactional producer
+// as pending, per (group, producer id), apart from the committed offsets:
+// OffsetFetch does not show them, and with require_stable answers
+// UNSTABLE_OFFSET_COMMIT for their partitions (as for partitions whose
+// commit is being stored). The committer is validated as Kafka validates
+// transactional commits (a member of the current generation when a
+// generation or member id is given, KIP-447; anyone otherwise), and a
+// group that does not exist is created. When the producer's transaction
+// ends, its coordinator calls CompleteTxn for the group's shard, as a
+// Kafka transaction marker reaches a __consumer_offsets partition: a
+// commit makes the producer's pending offsets the committed ones (unless a
+// later plain commit of the same partition exists), an abort drops them;
+// both are stored before they take effect, and pending offsets survive a
+// restart or a move of the coordinator. Once a transaction of a producer
+// epoch ended, commits of older epochs of that producer are refused
+// (INVALID_PRODUCER_EPOCH) for a sweep interval, so a fenced producer's
+// late commit cannot linger as pending.
+//
 // Every OffsetsRetentionCheckInterval the coordinator removes offsets of
 // topics that no longer exist, and offsets past OffsetsRetention (KIP-211):
 // for a group that uses the group protocol, counted from when it became
 // empty; for a standalone consumer's group, from each commit; for a Stable
 // consumer group, from the commit for topics it no longer subscribes to.
-// Empty groups left without offsets are then removed.
+// Empty groups left without offsets, pending ones included, are then
+// removed.
 package group

@@ -23,4 +23,6 @@ var (
 	ErrGroupSubscribedToTopic    = errors.New("group: group is subscribed to the topic")
 	ErrOffsetMetadataTooLarge    = errors.New("group: offset metadata too large")
 	ErrUnknownServer             = errors.New("group: storing the group failed")
+	ErrInvalidProducerEpoch      = errors.New("group: invalid producer epoch")
+	ErrUnstableOffsetCommit      = errors.New("group: unstable offset commit")
 )

@@ -47,6 +47,16 @@ func checkInvariants(t *testing.T, g *group) {
 	if (g.leader == "") != (len(g.members) == 0) || (g.leader != "" && g.members[g.leader] == nil) {
 		t.Fatalf("leader %q with %d members", g.leader, len(g.members))
 	}
+	for pid, p := range g.txnOffsets {
+		if p == nil || p.empty() {
+			t.Fatalf("producer %d has an empty pending-offsets entry", pid)
+		}
+		for part, n := range p.inflight {
+			if n <= 0 {
+				t.Fatalf("producer %d: %d in-flight commits of %v", pid, n, part)
+			}
+		}
+	}
 	for id := range g.pendingSync {
 		if g.members[id] == nil {
 			t.Fatalf("pending sync of non-member %q", id)
@@ -65,7 +75,8 @@ func checkInvariants(t *testing.T, g *group) {
 }
 
 // FuzzStateMachine drives one group with arbitrary sequences of joins,
-// syncs, heartbeats, leaves, commits, store results and time, checking
+// syncs, heartbeats, leaves, commits, transactional commits and their
+// completions, store results and time, checking
 // after every step that nothing panics, no request is answered twice (the
 // harness fails on that) and the group's bookkeeping holds.
 func FuzzStateMachine(f *testing.F) {
@@ -94,7 +105,7 @@ func runOps(t *testing.T, ops []byte) {
 		return ids[int(b)%len(ids)]
 	}
 	for i := 0; i+1 < len(ops); i += 2 {
-		op, arg := ops[i]%14, ops[i+1]
+		op, arg := ops[i]%16, ops[i+1]
 		req := consumer("g", "t")
 		req.SessionTimeout = time.Duration(1+arg%4) * time.Second
 		req.RebalanceTimeout = time.Duration(1+arg%5) * time.Second
@@ -137,6 +148,12 @@ func runOps(t *testing.T, ops []byte) {
 			h.s.deleteGroup(h.now, "g", func(error) {})
 		case 13:
 			_, _ = h.s.leave(h.now, "g", []LeaveMember{{InstanceID: new(fmt.Sprint("i", arg%3))}})
+		case 14: // a transactional producer (one of two, with its epoch) commits
+			h.s.txnCommit(h.now, TxnCommitRequest{Group: "g", ProducerID: int64(arg % 2), ProducerEpoch: int16(arg % 3),
+				Generation: -1, Offsets: []metadata.CommittedOffset{{Topic: "t", TopicID: tp.ID, Partition: int32(arg % 4), Offset: int64(arg)}}},
+				func([]error) {})
+		case 15: // a producer's transaction ends
+			h.s.completeTxn(h.now, int64(arg%2), int16(arg%3), arg%2 == 0, func(error) {})
 		}
 		for _, p := range joins {
 			if p.res != nil && p.res.MemberID != "" {

@@ -136,6 +136,9 @@ type group struct {
 
 	offsets        map[metadata.GroupPartition]metadata.CommittedOffset
 	pendingCommits map[metadata.GroupPartition]int
+	// txnOffsets holds the offsets transactional producers committed
+	// whose transactions have not ended, by producer id.
+	txnOffsets map[int64]*txnPending
 	// stored is set once the store holds a snapshot of the group.
 	stored bool
 }
@@ -152,6 +155,7 @@ func newGroup(id string, now time.Time) *group {
 		pendingSync:    make(map[string]bool),
 		offsets:        make(map[metadata.GroupPartition]metadata.CommittedOffset),
 		pendingCommits: make(map[metadata.GroupPartition]int),
+		txnOffsets:     make(map[int64]*txnPending),
 	}
 }
 
@@ -424,9 +428,11 @@ func (g *group) joinResult(m *member) JoinResult {
 	return res
 }
 
-// hasOffsets reports whether the group has committed offsets or commits
-// in flight.
-func (g *group) hasOffsets() bool { return len(g.offsets) > 0 || len(g.pendingCommits) > 0 }
+// hasOffsets reports whether the group has committed offsets, commits in
+// flight or pending transactional offsets.
+func (g *group) hasOffsets() bool {
+	return len(g.offsets) > 0 || len(g.pendingCommits) > 0 || len(g.txnOffsets) > 0
+}
 
 // snapshot is the group as the store keeps it, with assignments.
 func (g *group) snapshot(assignments map[string][]byte) metadata.Group {
@@ -490,5 +496,6 @@ func restoreGroup(sg metadata.StoredGroup, now time.Time) *group {
 	for _, o := range sg.Offsets {
 		g.offsets[metadata.GroupPartition{Topic: o.Topic, Partition: o.Partition}] = o
 	}
+	g.restoreTxnOffsets(sg.TxnOffsets)
 	return g
 }

@@ -15,8 +15,10 @@ import (
 
 // fakeWrite is one write the state queued.
 type fakeWrite struct {
-	kind   string // put, commit, deleteOffsets, deleteGroup
+	kind   string // put, commit, deleteOffsets, deleteGroup, txnCommit, txnComplete
 	group  string
+	pid    int64
+	epoch  int16
 	snap   metadata.Group
 	offs   []metadata.CommittedOffset
 	parts  []metadata.GroupPartition
@@ -39,6 +41,12 @@ func (f *fakeStore) putGroup(g metadata.Group, done doneFunc) {
 }
 func (f *fakeStore) commitOffsets(group string, offs []metadata.CommittedOffset, done doneFunc) {
 	f.add(&fakeWrite{kind: "commit", group: group, offs: offs, done: done})
+}
+func (f *fakeStore) commitTxnOffsets(group string, pid int64, epoch int16, offs []metadata.CommittedOffset, done doneFunc) {
+	f.add(&fakeWrite{kind: "txnCommit", group: group, pid: pid, epoch: epoch, offs: offs, done: done})
+}
+func (f *fakeStore) completeTxnOffsets(group string, pid int64, commit []metadata.CommittedOffset, done doneFunc) {
+	f.add(&fakeWrite{kind: "txnComplete", group: group, pid: pid, offs: commit, done: done})
 }
 func (f *fakeStore) deleteOffsets(group string, parts []metadata.GroupPartition, done doneFunc) {
 	f.add(&fakeWrite{kind: "deleteOffsets", group: group, parts: parts, done: done})

@@ -226,6 +226,7 @@ func (s *state) deleteOffsets(groupID string, partitions []metadata.GroupPartiti
 // sweep removes expired offsets and then empty groups without offsets
 // (Kafka's cleanupGroupMetadata).
 func (s *state) sweep(now time.Time) {
+	s.pruneTxnFences(now)
 	for _, g := range s.groups {
 		if g.is(stateDead) {
 			continue

@@ -174,6 +174,18 @@ func (sh *shard) commitOffsets(group string, offsets []metadata.CommittedOffset,
 	sh.enqueue(func(ctx context.Context) error { return sh.c.store.CommitOffsets(ctx, sh.claim, group, offsets) }, done)
 }
 
+func (sh *shard) commitTxnOffsets(group string, producerID int64, producerEpoch int16, offsets []metadata.CommittedOffset, done doneFunc) {
+	sh.enqueue(func(ctx context.Context) error {
+		return sh.c.store.CommitTxnOffsets(ctx, sh.claim, group, producerID, producerEpoch, offsets)
+	}, done)
+}
+
+func (sh *shard) completeTxnOffsets(group string, producerID int64, commit []metadata.CommittedOffset, done doneFunc) {
+	sh.enqueue(func(ctx context.Context) error {
+		return sh.c.store.CompleteTxnOffsets(ctx, sh.claim, group, producerID, commit)
+	}, done)
+}
+
 func (sh *shard) deleteOffsets(group string, partitions []metadata.GroupPartition, done doneFunc) {
 	sh.enqueue(func(ctx context.Context) error { return sh.c.store.DeleteOffsets(ctx, sh.claim, group, partitions) }, done)
 }

@@ -21,6 +21,8 @@ type doneFunc func(now time.Time, err error)
 type persister interface {
 	putGroup(g metadata.Group, done doneFunc)
 	commitOffsets(group string, offsets []metadata.CommittedOffset, done doneFunc)
+	commitTxnOffsets(group string, producerID int64, producerEpoch int16, offsets []metadata.CommittedOffset, done doneFunc)
+	completeTxnOffsets(group string, producerID int64, commit []metadata.CommittedOffset, done doneFunc)
 	deleteOffsets(group string, partitions []metadata.GroupPartition, done doneFunc)
 	deleteGroup(group string, done doneFunc)
 }
@@ -45,6 +47,9 @@ type state struct {
 	timers timers
 	store  persister
 	topics Topics
+	// txnFences holds, per producer id, the latest epoch whose
+	// transaction ended in this shard (see txnFence).
+	txnFences map[int64]txnFence
 	// newID returns a fresh member id with the given prefix.
 	newID func(prefix string) string
 }
@@ -56,7 +61,9 @@ func newState(cfg Config, logger *slog.Logger, store persister, topics Topics) *
 		groups: make(map[string]*group),
 		store:  store,
 		topics: topics,
-		newID:  func(prefix string) string { return prefix + "-" + uuid.NewString() },
+
+		txnFences: make(map[int64]txnFence),
+		newID:     func(prefix string) string { return prefix + "-" + uuid.NewString() },
 	}
 }
 

@@ -103,6 +103,7 @@ func newRootCmd() *cobra.Command {
 		newProduceCmd(),
 		newConsumeCmd(),
 		newGroupCmd(),
+		newTxnCmd(),
 		newClusterCmd(),
 		newConfigCmd(),
 		newLogDirsCmd(),

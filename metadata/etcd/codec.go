@@ -242,6 +242,9 @@ func decodeGroup(name string, b []byte) (metadata.Group, error) {
 		StateTimestamp: v.StateTimestamp,
 		Members:        make([]metadata.GroupMember, len(v.Members)),
 	}
+	if !encodableTime(v.StateTimestamp) {
+		return metadata.Group{}, fmt.Errorf("%w: group %q state time %v", ErrCorrupt, name, v.StateTimestamp)
+	}
 	for i, m := range v.Members {
 		if m.SessionTimeoutMS <= 0 || m.SessionTimeoutMS > math.MaxInt32 || m.RebalanceTimeoutMS <= 0 || m.RebalanceTimeoutMS > math.MaxInt32 {
 			return metadata.Group{}, fmt.Errorf("%w: group %q member %q timeouts %d/%d ms", ErrCorrupt, name, m.MemberID, m.SessionTimeoutMS, m.RebalanceTimeoutMS)
@@ -288,6 +291,9 @@ func decodeOffset(p metadata.GroupPartition, b []byte) (metadata.CommittedOffset
 		LeaderEpoch: v.LeaderEpoch,
 		Metadata:    v.Metadata,
 		CommitTime:  v.CommitTime,
+	}
+	if !encodableTime(o.CommitTime) {
+		return metadata.CommittedOffset{}, fmt.Errorf("%w: offset of %s-%d commit time %v", ErrCorrupt, p.Topic, p.Partition, o.CommitTime)
 	}
 	if err := o.Validate(); err != nil {
 		return metadata.CommittedOffset{}, fmt.Errorf("%w: %w", ErrCorrupt, err)

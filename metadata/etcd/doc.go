@@ -17,7 +17,7 @@
 //	<p>topic-ids/<topic id>              {"v":1,"name":"<name>"}  (makes ids unique)
 //	<p>partitions/<topic id>/<%010d>     {"v":1,"leader":1,"leader_epoch":0,"isr":[1,2]}
 //	<p>producer-ids/next                 the next free producer id, a bare decimal int64
-//	<p>coordinators/<kind>/<%04d shard>  {"v":1,"agent":1}  (kind: group, later transaction)
+//	<p>coordinators/<kind>/<%04d shard>  {"v":1,"agent":1}  (kind: group, transaction, controller)
 //	                                     attached to the owning agent's registration lease
 //	<p>groups/<%04d shard>/<group>/meta  {"v":1,"protocol_type":"consumer","generation":3,
 //	                                      "protocol":"range","leader":"<member id>",
@@ -29,6 +29,16 @@
 //	<p>groups/<%04d shard>/<group>/offsets/<topic>/<%010d partition>
 //	                                     {"v":1,"topic_id":"<hex>","offset":42,"leader_epoch":0,
 //	                                      "metadata":"…","commit_time":"<RFC 3339>"}
+//	<p>groups/<%04d shard>/<group>/txn-offsets/<%020d producer id>/<topic>/<%010d partition>
+//	                                     {"v":1,"producer_epoch":3,"topic_id":"<hex>","offset":42,
+//	                                      "leader_epoch":0,"metadata":"…","commit_time":"<RFC 3339>"}
+//	<p>txn/<%04d shard>/ids/<transactional id>
+//	                                     {"v":1,"producer_id":7,"producer_epoch":2,
+//	                                      "last_producer_id":-1,"last_producer_epoch":1,
+//	                                      "timeout_ms":60000,"state":"Ongoing","partitions":
+//	                                      [{"topic":"t","partitions":[0,2]},…],"groups":["g",…],
+//	                                      "start_time":"<RFC 3339>","last_update":"<RFC 3339>"}
+//	<p>txn/<%04d shard>/epoch            {"v":1,"epoch":4}  (the shard's coordinator epoch)
 //	<p>catalogue/<topic id>/<%010d partition>/<%020d base offset>
 //	                                     {"v":1,"base_offset":0,"last_offset":99,
 //	                                      "base_timestamp":…,"max_timestamp":…,"size":1048576,
@@ -44,7 +54,18 @@
 // has used the group protocol; a group that only commits offsets has only
 // offsets. A catalogue entry describes one segment offloaded to the object
 // store (metadata.RemoteSegment); base offsets are zero-padded so a
-// partition's entries sort by offset. Reserved for later use: <p>txn/….
+// partition's entries sort by offset.
+//
+// A group's txn-offsets are the offsets transactional producers committed
+// (TxnOffsetCommit) in transactions that have not ended, by producer id
+// (zero-padded, so they sort by it); ending the transaction moves them to
+// offsets/ (commit) or deletes them (abort). Transactional ids are
+// path-escaped like group ids and live in the transaction-coordinator
+// shard chosen by package agent/txn; a value's state is one of Empty,
+// Ongoing, PrepareCommit, PrepareAbort, CompleteCommit and
+// CompleteAbort, partitions and groups are sorted and present only while a
+// transaction is in progress, start_time is absent before the first
+// transaction.
 //
 // Every JSON value carries "v", the value's format version (1). A reader
 // rejects a larger version with ErrVersion instead of misreading it; fields
@@ -78,8 +99,16 @@
 //     that compares it (metadata.ErrFenced when it differs). Offset
 //     commits and deletes of many partitions are split into transactions
 //     of at most 128 operations (etcd's default --max-txn-ops).
-//   - LoadGroups and ListGroups read their range in pages of 1,000 keys,
-//     all at the revision of the first page; so does RemoteSegments.
+//   - Transactional offsets are written like offsets; completing them puts
+//     the committed offsets first and range-deletes the producer's
+//     txn-offsets directory last, in transactions of at most 128
+//     operations, so a retry after a failure part-way finishes the job.
+//   - PutTransaction and DeleteTransaction: one put or delete, fenced by
+//     the claim like group writes. BumpCoordinatorEpoch: a compare-and-swap
+//     on the epoch key's mod revision that also requires the claim.
+//   - LoadGroups, ListGroups and LoadTransactions read their range in
+//     pages of 1,000 keys, all at the revision of the first page; so does
+//     RemoteSegments.
 //   - AddRemoteSegment reads the entry at the new base offset, the entries
 //     up to its last offset and its predecessor in one transaction, then
 //     puts the entry in a transaction that requires, by range compares,

@@ -267,7 +267,9 @@ func (s *Store) rangeAll(ctx context.Context, what, prefix string, fn func(*mvcc
 
 // LoadGroups implements metadata.Groups with one paged read of the shard's
 // directory. Keys sort by group, and within a group "meta" before
-// "offsets/…", offsets by topic and zero-padded partition.
+// "offsets/…" before "txn-offsets/…", offsets by topic and zero-padded
+// partition, pending transactional offsets by zero-padded producer id
+// first.
 func (s *Store) LoadGroups(ctx context.Context, shard metadata.CoordinatorShard) ([]metadata.StoredGroup, error) {
 	if err := shard.Validate(); err != nil {
 		return nil, err
@@ -290,6 +292,9 @@ func (s *Store) LoadGroups(ctx context.Context, shard metadata.CoordinatorShard)
 			out = append(out, metadata.StoredGroup{Name: k.name})
 		}
 		sg := &out[len(out)-1]
+		if k.txn {
+			return addTxnOffset(sg, k, kv.Value)
+		}
 		if k.meta {
 			g, err := decodeGroup(k.name, kv.Value)
 			if err != nil {

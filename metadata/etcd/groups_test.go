@@ -83,6 +83,10 @@ func FuzzDecodeGroups(f *testing.F) {
 		[]byte(encodeOffset(metadata.CommittedOffset{Topic: "t", TopicID: id, Partition: 2, Offset: 9, LeaderEpoch: -1, Metadata: "x"})))
 	f.Add(k.coordinator(metadata.CoordinatorShard{Kind: metadata.CoordinatorGroup, Index: 1}), []byte(encodeClaim(3)))
 	f.Add(k.groupMeta(1, "g"), []byte(`{"v":1,"generation":0,"members":null,"state_timestamp":"2025-01-01T00:00:00+02:00"}`))
+	// Zone offsets that put the time, in UTC, outside what RFC 3339 carries.
+	f.Add(k.groupMeta(1, "g"), []byte(`{"v":1,"generation":0,"members":null,"state_timestamp":"0000-01-01T00:00:00+01:00"}`))
+	f.Add(k.groupOffset(1, "g", metadata.GroupPartition{Topic: "t", Partition: 0}),
+		[]byte(`{"v":1,"topic_id":"`+id.String()+`","offset":1,"leader_epoch":-1,"commit_time":"9999-12-31T23:00:00-02:00"}`))
 	f.Fuzz(func(t *testing.T, key string, value []byte) {
 		_, _ = decodeClaim(value)
 		gk, err := k.parseGroupKey(key)

@@ -20,6 +20,7 @@ const (
 	dirCoordinator = "coordinators/"
 	dirGroups      = "groups/"
 	dirCatalogue   = "catalogue/"
+	dirTxn         = "txn/"
 )
 
 // keys builds and parses keys under one prefix.
@@ -65,12 +66,26 @@ func (k keys) groupOffset(shard int32, name string, p metadata.GroupPartition) s
 	return fmt.Sprintf("%s%s/%010d", k.groupOffsets(shard, name), p.Topic, p.Partition)
 }
 
+// groupTxnOffsets is the directory of one producer's pending
+// transactional offsets in a group; the producer id is zero-padded to 20
+// digits so keys sort by it.
+func (k keys) groupTxnOffsets(shard int32, name string, producerID int64) string {
+	return fmt.Sprintf("%stxn-offsets/%020d/", k.group(shard, name), producerID)
+}
+
+func (k keys) groupTxnOffset(shard int32, name string, producerID int64, p metadata.GroupPartition) string {
+	return fmt.Sprintf("%s%s/%010d", k.groupTxnOffsets(shard, name, producerID), p.Topic, p.Partition)
+}
+
 // groupKey is a key under groups/ split into its parts.
 type groupKey struct {
 	shard     int32
 	name      string
 	meta      bool                    // the group's snapshot
 	partition metadata.GroupPartition // an offset, when !meta
+	// txn is set for a pending transactional offset of producerID.
+	txn        bool
+	producerID int64
 }
 
 // parseGroupKey splits a key under groups/; one that does not parse is
@@ -96,6 +111,14 @@ func (k keys) parseGroupKey(key string) (groupKey, error) {
 		gk.meta = true
 		return gk, nil
 	}
+	if txnRest, isTxn := strings.CutPrefix(rest, "txn-offsets/"); isTxn {
+		pid, after, ok := strings.Cut(txnRest, "/")
+		id, err := strconv.ParseInt(pid, 10, 64)
+		if !ok || err != nil || len(pid) != 20 || id < 0 {
+			return bad()
+		}
+		gk.txn, gk.producerID, rest = true, id, "offsets/"+after
+	}
 	rest, ok = strings.CutPrefix(rest, "offsets/")
 	topic, num, ok2 := strings.Cut(rest, "/")
 	p, err := strconv.ParseInt(num, 10, 32)
@@ -104,6 +127,31 @@ func (k keys) parseGroupKey(key string) (groupKey, error) {
 	}
 	gk.partition = metadata.GroupPartition{Topic: topic, Partition: int32(p)}
 	return gk, nil
+}
+
+// txnShard is the directory of one transaction-coordinator shard.
+func (k keys) txnShard(shard int32) string {
+	return fmt.Sprintf("%s%s%04d/", k.prefix, dirTxn, shard)
+}
+
+// txnIDs is the directory of a shard's transactional ids.
+func (k keys) txnIDs(shard int32) string { return k.txnShard(shard) + "ids/" }
+
+// txnID is the key of one transactional id, path-escaped like group ids.
+func (k keys) txnID(shard int32, id string) string { return k.txnIDs(shard) + url.PathEscape(id) }
+
+// txnEpoch is the key of a shard's coordinator epoch.
+func (k keys) txnEpoch(shard int32) string { return k.txnShard(shard) + "epoch" }
+
+// parseTxnID returns the transactional id of a key under txnIDs(shard);
+// one that does not parse is ErrCorrupt.
+func (k keys) parseTxnID(shard int32, key string) (string, error) {
+	esc, ok := strings.CutPrefix(key, k.txnIDs(shard))
+	id, err := url.PathUnescape(esc)
+	if !ok || err != nil || url.PathEscape(id) != esc || metadata.ValidateTransactionalID(id) != nil {
+		return "", fmt.Errorf("%w: transaction key %q", ErrCorrupt, key)
+	}
+	return id, nil
 }
 
 // catalogueTopic is the directory of one topic's remote segments.

@@ -29,6 +29,19 @@ type groupKey struct {
 type groupEntry struct {
 	group   *metadata.Group
 	offsets map[metadata.GroupPartition]metadata.CommittedOffset
+	// txnOffsets holds pending transactional offsets by producer id.
+	txnOffsets map[int64]map[metadata.GroupPartition]txnOffset
+}
+
+// txnOffset is a pending transactional offset and its producer epoch.
+type txnOffset struct {
+	epoch  int16
+	offset metadata.CommittedOffset
+}
+
+// empty reports whether nothing is stored for the group any more.
+func (e *groupEntry) empty() bool {
+	return e.group == nil && len(e.offsets) == 0 && len(e.txnOffsets) == 0
 }
 
 // liveRegistration returns reg as a live registration of this store's data.
@@ -157,7 +170,10 @@ func (d *data) entry(shard int32, group string, create bool) *groupEntry {
 	k := groupKey{shard: shard, name: group}
 	e, ok := d.groups[k]
 	if !ok && create {
-		e = &groupEntry{offsets: make(map[metadata.GroupPartition]metadata.CommittedOffset)}
+		e = &groupEntry{
+			offsets:    make(map[metadata.GroupPartition]metadata.CommittedOffset),
+			txnOffsets: make(map[int64]map[metadata.GroupPartition]txnOffset),
+		}
 		d.groups[k] = e
 	}
 	return e
@@ -210,7 +226,7 @@ func (s *Store) DeleteOffsets(ctx context.Context, claim metadata.CoordinatorCla
 		for _, p := range partitions {
 			delete(e.offsets, p)
 		}
-		if e.group == nil && len(e.offsets) == 0 {
+		if e.empty() {
 			delete(d.groups, groupKey{shard: claim.Shard.Index, name: group})
 		}
 	}
@@ -256,9 +272,16 @@ func (s *Store) LoadGroups(ctx context.Context, shard metadata.CoordinatorShard)
 		for _, o := range e.offsets {
 			sg.Offsets = append(sg.Offsets, o)
 		}
-		slices.SortFunc(sg.Offsets, func(a, b metadata.CommittedOffset) int {
-			return cmp.Or(strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
-		})
+		slices.SortFunc(sg.Offsets, compareOffsets)
+		for _, pid := range slices.Sorted(maps.Keys(e.txnOffsets)) {
+			t := metadata.TxnOffsets{ProducerID: pid}
+			for _, o := range e.txnOffsets[pid] {
+				t.ProducerEpoch = max(t.ProducerEpoch, o.epoch)
+				t.Offsets = append(t.Offsets, o.offset)
+			}
+			slices.SortFunc(t.Offsets, compareOffsets)
+			sg.TxnOffsets = append(sg.TxnOffsets, t)
+		}
 		out = append(out, sg)
 	}
 	slices.SortFunc(out, func(a, b metadata.StoredGroup) int { return strings.Compare(a.Name, b.Name) })
@@ -277,4 +300,65 @@ func (s *Store) ListGroups(ctx context.Context) ([]string, error) {
 		names[k.name] = true
 	}
 	return slices.Sorted(maps.Keys(names)), nil
+}
+
+func compareOffsets(a, b metadata.CommittedOffset) int {
+	return cmp.Or(strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
+}
+
+// CommitTxnOffsets implements metadata.Groups.
+func (s *Store) CommitTxnOffsets(ctx context.Context, claim metadata.CoordinatorClaim, group string, producerID int64, producerEpoch int16, offsets []metadata.CommittedOffset) error {
+	if err := metadata.ValidateProducerID(producerID, producerEpoch); err != nil {
+		return err
+	}
+	for i := range offsets {
+		if err := offsets[i].Validate(); err != nil {
+			return err
+		}
+	}
+	d, err := s.beginGroupWrite(ctx, claim, group)
+	if err != nil {
+		return err
+	}
+	defer d.mu.Unlock()
+	e := d.entry(claim.Shard.Index, group, true)
+	pending := e.txnOffsets[producerID]
+	if pending == nil {
+		pending = make(map[metadata.GroupPartition]txnOffset)
+		e.txnOffsets[producerID] = pending
+	}
+	for _, o := range offsets {
+		pending[metadata.GroupPartition{Topic: o.Topic, Partition: o.Partition}] = txnOffset{epoch: producerEpoch, offset: o}
+	}
+	d.commit()
+	return nil
+}
+
+// CompleteTxnOffsets implements metadata.Groups.
+func (s *Store) CompleteTxnOffsets(ctx context.Context, claim metadata.CoordinatorClaim, group string, producerID int64, commit []metadata.CommittedOffset) error {
+	if producerID < 0 {
+		return fmt.Errorf("%w: producer id %d", metadata.ErrInvalid, producerID)
+	}
+	for i := range commit {
+		if err := commit[i].Validate(); err != nil {
+			return err
+		}
+	}
+	d, err := s.beginGroupWrite(ctx, claim, group)
+	if err != nil {
+		return err
+	}
+	defer d.mu.Unlock()
+	e := d.entry(claim.Shard.Index, group, len(commit) > 0)
+	if e != nil {
+		for _, o := range commit {
+			e.offsets[metadata.GroupPartition{Topic: o.Topic, Partition: o.Partition}] = o
+		}
+		delete(e.txnOffsets, producerID)
+		if e.empty() {
+			delete(d.groups, groupKey{shard: claim.Shard.Index, name: group})
+		}
+	}
+	d.commit()
+	return nil
 }

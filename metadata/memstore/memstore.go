@@ -41,6 +41,8 @@ type data struct {
 	nextPID   int64                                               // guarded by mu
 	claims    map[metadata.CoordinatorShard]claimEntry            // guarded by mu
 	groups    map[groupKey]*groupEntry                            // guarded by mu
+	txns      map[txnKey]metadata.Transaction                     // guarded by mu; values never modified
+	txnEpochs map[int32]int32                                     // guarded by mu; coordinator epoch by shard
 	catalogue map[metadata.TopicPartition][]catalogueEntry        // guarded by mu; sorted by base
 	// history holds the events of every revision above compacted, in
 	// order. Values in it are never modified; watchers get clones.
@@ -65,7 +67,10 @@ func New() *Store {
 		agents: make(map[int32]agentEntry),
 		claims: make(map[metadata.CoordinatorShard]claimEntry),
 		groups: make(map[groupKey]*groupEntry),
-		notify: make(chan struct{}),
+		txns:   make(map[txnKey]metadata.Transaction),
+
+		txnEpochs: make(map[int32]int32),
+		notify:    make(chan struct{}),
 
 		catalogue: make(map[metadata.TopicPartition][]catalogueEntry),
 	}

@@ -151,6 +151,12 @@ func checkGroups(t *testing.T, what string, got, want []metadata.StoredGroup) {
 			for _, o := range g.Offsets {
 				b = fmt.Appendf(b, "  offset %s-%d %s %d %d %q %d\n", o.Topic, o.Partition, o.TopicID, o.Offset, o.LeaderEpoch, o.Metadata, o.CommitTime.UnixNano())
 			}
+			for _, t := range g.TxnOffsets {
+				b = fmt.Appendf(b, "  producer %d epoch %d\n", t.ProducerID, t.ProducerEpoch)
+				for _, o := range t.Offsets {
+					b = fmt.Appendf(b, "    pending %s-%d %s %d %d %q %d\n", o.Topic, o.Partition, o.TopicID, o.Offset, o.LeaderEpoch, o.Metadata, o.CommitTime.UnixNano())
+				}
+			}
 		}
 		return string(b)
 	}
