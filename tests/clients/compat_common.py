@@ -13,7 +13,11 @@ the difference between a null and an empty key survive exactly:
 ``produce`` reads such lines on stdin (offset is ignored; partition and
 timestamp are what the producer should use) and prints one delivery report
 per record, in input order: {"partition": P, "offset": O}.
-``consume`` prints the records it read, one line each.
+``consume`` prints the records it read, one line each (--isolation picks
+read_committed or read_uncommitted where the client can).
+``txn-produce`` (confluent-kafka only) produces the records on stdin in one
+transaction of --transactional-id, commits it (or aborts it, --abort) and
+prints {"transactional_id": ..., "records": N, "committed": bool}.
 ``group-consume`` joins consumer group --group subscribed to the topic
 (starting from the earliest offset where the group has no committed one),
 prints the first --count records it reads, commits the offsets after them
@@ -146,6 +150,14 @@ def parser(description):
                          help="'earliest' or an offset to start every partition at")
     consume.add_argument("--count", type=int, required=True,
                          help="records to read before exiting")
+    consume.add_argument("--isolation", choices=["read_committed", "read_uncommitted"],
+                         help="the consumer's isolation.level (default: the client's)")
+
+    txn = sub.add_parser("txn-produce",
+                         help="produce the JSON records read on stdin in one transaction")
+    txn.add_argument("--transactional-id", required=True)
+    txn.add_argument("--abort", action="store_true",
+                     help="abort the transaction instead of committing it")
 
     group = sub.add_parser("group-consume",
                            help="read COUNT records as a member of GROUP, commit, leave")

@@ -127,6 +127,7 @@ def consume(args, dog):
         "enable.auto.offset.store": False,
         "auto.offset.reset": "earliest",
         "fetch.wait.max.ms": 100,
+        "isolation.level": args.isolation or "read_committed",  # librdkafka's default
         "error_cb": errs,
     })
     start = OFFSET_BEGINNING if args.offset == "earliest" else int(args.offset)
@@ -147,6 +148,49 @@ def consume(args, dog):
         cc.emit(cc.record_json(msg.partition(), msg.offset(), ts,
                                msg.key(), msg.value(), msg.headers()))
         n += 1
+
+
+def txn_produce(args, dog):
+    records = cc.read_records()
+    errs = Errors()
+    producer = Producer({
+        "bootstrap.servers": args.bootstrap,
+        "transactional.id": args.transactional_id,
+        "linger.ms": 5,
+        "error_cb": errs,
+    })
+    dog.step = "initializing transactions as %s" % args.transactional_id
+    producer.init_transactions(dog.remaining())
+    producer.begin_transaction()
+    failed = []
+
+    def on_delivery(err, msg):
+        if err is not None:
+            failed.append(str(err))
+
+    dog.step = "producing %d records in a transaction" % len(records)
+    for r in records:
+        kwargs = {"key": r["key"], "value": r["value"], "headers": r["headers"],
+                  "on_delivery": on_delivery}
+        if r["partition"] is not None:
+            kwargs["partition"] = r["partition"]
+        producer.produce(args.topic, **kwargs)
+        producer.poll(0)
+    if args.abort:
+        # abort_transaction drops what is still queued; flush first so the
+        # aborted records reach the log, where readers must skip them.
+        dog.step = "flushing before the abort"
+        if producer.flush(dog.remaining()):
+            raise cc.Failure("records still undelivered before the abort%s" % errs.describe())
+        dog.step = "aborting the transaction"
+        producer.abort_transaction(dog.remaining())
+    else:
+        dog.step = "committing the transaction"
+        producer.commit_transaction(dog.remaining())  # flushes first
+        if failed:
+            raise cc.Failure("committed, yet deliveries failed: %s%s" % (failed, errs.describe()))
+    cc.emit({"transactional_id": args.transactional_id, "records": len(records),
+             "committed": not args.abort})
 
 
 def group_consume(args, dog):
@@ -192,4 +236,5 @@ if __name__ == "__main__":
         "produce": produce,
         "consume": consume,
         "group-consume": group_consume,
+        "txn-produce": txn_produce,
     })
