@@ -10,6 +10,7 @@ package tests
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -397,5 +398,67 @@ func TestTxnConfluentKafka(t *testing.T) {
 	got := readUntil(t, a.addr, topic, kgo.ReadCommitted(), wantCommitted...)
 	if i := slices.IndexFunc(got, func(v string) bool { return strings.Contains(v, "abort") }); i >= 0 {
 		t.Errorf("franz-go read_committed saw aborted record %q", got[i])
+	}
+}
+
+// TestTxnTieredReadCommitted: transactions whose segments were offloaded
+// to the object store and deleted locally still read as committed-only:
+// the aborted-transaction index travels with each segment.
+func TestTxnTieredReadCommitted(t *testing.T) {
+	t.Parallel()
+	a := startAgent(t, tierFlags...)
+	const topic = "txn-tiered"
+	createTopic(t, a.addr, topic, 1, nil)
+	p := txnProducer(t, a.addr, "txn-tiered-producer", topic, time.Minute)
+	ctx := testCtx(t, time.Minute)
+	pad := strings.Repeat("x", 200)
+	var committed, all []string
+	for i := range 30 {
+		commit := kgo.TransactionEndTry(i%3 != 1)
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		var recs []*kgo.Record
+		for j := range 10 {
+			v := fmt.Sprintf("t%02d-%d-%v-%s", i, j, bool(commit), pad)
+			recs = append(recs, txnRecord(0, v))
+			all = append(all, v)
+			if commit {
+				committed = append(committed, v)
+			}
+		}
+		produceSync(t, p, recs...)
+		if err := p.EndTransaction(ctx, commit); err != nil {
+			t.Fatalf("end transaction %d: %v", i, err)
+		}
+	}
+	adm := kadm.NewClient(newClient(t, a.addr))
+	_, _, txnEnd := offsets(t, adm, topic)
+	// Plain records after the transactions let their segments close.
+	plain := newClient(t, a.addr, kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	for i := range 100 {
+		produceSync(t, plain, txnRecord(0, fmt.Sprintf("plain-%d-%s", i, pad)))
+	}
+	waitOffloaded(t, adm, topic, txnEnd)
+
+	got := readUntil(t, a.addr, topic, kgo.ReadCommitted(), committed...)
+	if i := slices.IndexFunc(got, func(v string) bool { return strings.Contains(v, "-false-") }); i >= 0 {
+		t.Errorf("read_committed of offloaded segments saw aborted record %.12s", got[i])
+	}
+	readUntil(t, a.addr, topic, kgo.ReadUncommitted(), all...)
+	if _, err := exec.LookPath("kcat"); err != nil {
+		t.Log("kcat not installed (make test-deps installs it); franz-go checked the offloaded transactions")
+		return
+	}
+	// librdkafka reads read_committed by default.
+	out, _ := kcat(t, a.addr, nil, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%s\n")
+	var rk []string
+	for _, v := range strings.Fields(string(out)) {
+		if strings.HasPrefix(v, "t") {
+			rk = append(rk, v)
+		}
+	}
+	if !slices.Equal(rk, committed) {
+		t.Errorf("kcat read %d transactional records of offloaded segments, want the %d committed", len(rk), len(committed))
 	}
 }
