@@ -1,9 +1,9 @@
 package tests
 
 // Exactly-once processing end to end: franz-go consume-transform-produce
-// pipelines (GroupTransactSession) on a three-agent cluster survive a
-// worker dying mid-transaction and the group's coordinator agent being
-// killed and restarted, with every input record in the output exactly once
+// pipelines (GroupTransactSession) on a three-agent cluster survive
+// workers dying mid-transaction and restarting and the group's coordinator
+// agent being killed and restarted, with every input record in the output exactly once
 // for read_committed readers; and librdkafka (confluent-kafka) producing
 // and reading transactions side by side with franz-go.
 
@@ -132,10 +132,10 @@ func (w *eosWorker) stop() {
 }
 
 // TestTxnExactlyOnce runs a consume-transform-produce pipeline on three
-// agents while one worker dies inside a transaction (left to the
-// transaction timeout) and the agent coordinating the group is killed and
-// later restarted. Every input record must reach the output exactly once
-// for read_committed readers, while read_uncommitted readers do see the
+// agents while one worker is killed inside a transaction and restarted,
+// twice, and the agent coordinating the group is killed and later
+// restarted. Every input record must reach the output exactly once for
+// read_committed readers, while read_uncommitted readers do see the
 // aborted copies, which shows the faults really struck.
 func TestTxnExactlyOnce(t *testing.T) {
 	t.Parallel()
@@ -201,18 +201,40 @@ func TestTxnExactlyOnce(t *testing.T) {
 		produceSync(t, producer, recs...)
 	}
 
-	doomed := startEOSWorker(cfg, "eos-doomed", 3*time.Second, 50)
-	survivor := startEOSWorker(cfg, "eos-survivor", 20*time.Second, 0)
-	workers := []*eosWorker{doomed, survivor}
+	// feedUntilCrash feeds input in small chunks, each given a moment to be
+	// processed, until worker w has died inside a transaction.
+	feedUntilCrash := func(w *eosWorker) {
+		t.Helper()
+		for !w.crashed.Load() {
+			if next > 20*perPhase {
+				t.Fatalf("worker %s has not died after %d inputs (copied %d)", w.name, next, w.copied.Load())
+			}
+			before := w.copied.Load()
+			feed(perPhase / 10)
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !w.crashed.Load() && w.copied.Load() == before; {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+	}
+
+	// The pipeline "process" eos-doomed is killed inside a transaction and
+	// restarted twice; its restart fences what the dead one left open.
+	doomed := startEOSWorker(cfg, "eos-doomed", 20*time.Second, 50)
+	workers := []*eosWorker{doomed, startEOSWorker(cfg, "eos-survivor", 20*time.Second, 0)}
 	defer func() {
 		for _, w := range workers {
 			w.stop()
 		}
 	}()
 	members(2)
-
 	feed(perPhase)
-	committed(perPhase / 3)
+	feedUntilCrash(doomed)
+	doomed = startEOSWorker(cfg, "eos-doomed", 20*time.Second, 50)
+	workers = append(workers, doomed)
+	members(2)
+
+	// The agent coordinating the group dies while the second incarnation
+	// works, and comes back while the third does.
 	var victim int32
 	if err := withAdmin(func(admin *kadm.Client) error {
 		gs, err := admin.DescribeGroups(ctx, group)
@@ -224,8 +246,8 @@ func TestTxnExactlyOnce(t *testing.T) {
 	t.Logf("killing agent %d, the group's coordinator", victim)
 	c.agents[victim].kill()
 	feed(perPhase)
-	workers = append(workers, startEOSWorker(cfg, "eos-late", 20*time.Second, 0))
-	committed(perPhase + perPhase/2)
+	feedUntilCrash(doomed)
+	workers = append(workers, startEOSWorker(cfg, "eos-doomed", 20*time.Second, 0))
 	t.Logf("restarting agent %d", victim)
 	c.agents[victim].restart()
 	feed(perPhase)
@@ -234,9 +256,6 @@ func TestTxnExactlyOnce(t *testing.T) {
 		w.stop()
 	}
 	workers = nil
-	if !doomed.crashed.Load() {
-		t.Fatalf("worker %s never died inside a transaction (copied %d records)", doomed.name, doomed.copied.Load())
-	}
 
 	// Mark the end of each output partition with a record of its own: a
 	// reader that has seen all of them has seen everything before them.
