@@ -249,8 +249,9 @@ func TestGroupBadRequests(t *testing.T) {
 	g.expect("a member's commit", g.commit(g.member, g.gen, topic, 1), 0)
 }
 
-// TestGroupFindCoordinator: a transactional id fails at once (transactions
-// are not supported yet); several groups are found in one request (v4+).
+// TestGroupFindCoordinator: a transactional id finds its coordinator, an
+// unknown key type is refused, and several groups are found in one request
+// (v4+).
 func TestGroupFindCoordinator(t *testing.T) {
 	ag := startAgent(t, groupAgentFlags...)
 	cl := newClient(t, ag.addr)
@@ -259,8 +260,13 @@ func TestGroupFindCoordinator(t *testing.T) {
 	fc.CoordinatorType = 1
 	fc.CoordinatorKeys = []string{"txn"}
 	fr, err := fc.RequestWith(ctx, cl)
-	if err != nil || len(fr.Coordinators) != 1 || fr.Coordinators[0].ErrorCode != kerr.UnsupportedVersion.Code {
+	if err != nil || len(fr.Coordinators) != 1 || fr.Coordinators[0].ErrorCode != 0 || fr.Coordinators[0].NodeID != 1 {
 		t.Errorf("FindCoordinator of a transactional id: %v %+v", err, fr)
+	}
+	fc.CoordinatorType = 7
+	fr, err = fc.RequestWith(ctx, cl)
+	if err != nil || len(fr.Coordinators) != 1 || fr.Coordinators[0].ErrorCode != kerr.InvalidRequest.Code {
+		t.Errorf("FindCoordinator of key type 7: %v %+v", err, fr)
 	}
 	fc.CoordinatorType = 0
 	fc.CoordinatorKeys = []string{"a", "b", ""}
