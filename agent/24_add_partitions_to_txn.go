@@ -25,9 +25,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/strata-io/strata/agent/group"
 	"github.com/strata-io/strata/agent/txn"
 	"github.com/strata-io/strata/metadata"
+	"github.com/strata-io/strata/metadata/shards"
 )
 
 // txnTopic is one topic of an AddPartitionsToTxn transaction, whatever the
@@ -96,7 +96,7 @@ func (a *Agent) addTxnPartitions(ctx context.Context, version int16, req txn.Add
 		topic, known := a.cache.Topic(t.topic)
 		for j, p := range t.partitions {
 			switch {
-			case verify && t.topic == txn.OffsetsTopic && p >= 0 && p < group.NumShards:
+			case verify && t.topic == txn.OffsetsTopic && p >= 0 && p < shards.Count:
 			case !known || p < 0 || int(p) >= topic.Partitions():
 				codes[i][j] = errorCode(fmt.Errorf("%w: %s-%d", metadata.ErrUnknownTopic, t.topic, p))
 				unknown = true

@@ -30,6 +30,7 @@ import (
 	"github.com/strata-io/strata/agent/group"
 	"github.com/strata-io/strata/agent/txn"
 	"github.com/strata-io/strata/metadata"
+	"github.com/strata-io/strata/metadata/shards"
 )
 
 func (a *Agent) handleTxnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCommitRequest) (kmsg.Response, error) {
@@ -92,7 +93,7 @@ func (a *Agent) txnCommitOffsets(ctx context.Context, version int16, txnID strin
 	if err := a.groups.Check(tr.Group); err != nil {
 		return all(errorCode(err))
 	}
-	err := a.verifyTxnPartition(ctx, txnID, tr.ProducerID, tr.ProducerEpoch, txn.OffsetsTopic, group.ShardOf(tr.Group))
+	err := a.verifyTxnPartition(ctx, txnID, tr.ProducerID, tr.ProducerEpoch, txn.OffsetsTopic, shards.Of(tr.Group))
 	switch code := errorCode(err); {
 	case code == kerr.ProducerFenced.Code:
 		// As Kafka answers a failed verification of a group commit.

@@ -11,9 +11,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/strata-io/strata/agent/group"
 	"github.com/strata-io/strata/agent/txn"
 	"github.com/strata-io/strata/metadata"
+	"github.com/strata-io/strata/metadata/shards"
 )
 
 // verifyTxnPartition is KIP-890's check, made before a producer's first
@@ -96,7 +96,7 @@ func (a *Agent) verifyRemote(ctx context.Context, txnID string, pid int64, epoch
 // the holder of its shard's claim (shards as Kafka's
 // __transaction_state partitions, the same hash as groups).
 func (a *Agent) txnCoordinatorOf(ctx context.Context, txnID string) (int32, error) {
-	shard := group.ShardOf(txnID)
+	shard := shards.Of(txnID)
 	claims, err := a.store.ListCoordinators(ctx, metadata.CoordinatorTransaction)
 	if err != nil {
 		return -1, fmt.Errorf("%w: %v", errCoordinatorNotAvailable, err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/strata-io/strata/agent/group"
 	"github.com/strata-io/strata/agent/txn"
+	"github.com/strata-io/strata/metadata/shards"
 )
 
 // startTxns starts the transaction coordinator (package agent/txn). Start
@@ -92,7 +93,7 @@ func (g txnGroups) CompleteTxnOffsets(ctx context.Context, groupID string, pid i
 	if a.groups == nil {
 		return errNoCoordinator
 	}
-	shard := group.ShardOf(groupID)
+	shard := shards.Of(groupID)
 	err := a.groups.CompleteTxn(ctx, shard, pid, epoch, commit)
 	if !errors.Is(err, group.ErrNotCoordinator) {
 		return err

@@ -7,25 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/strata-io/strata/agent/group"
-	"github.com/strata-io/strata/agent/txn"
 )
-
-// TestTxnShardOfMatchesGroups: the transaction coordinator's hash (which it
-// also uses for groups' shards in verification) is the group
-// coordinator's.
-func TestTxnShardOfMatchesGroups(t *testing.T) {
-	if txn.NumShards != group.NumShards {
-		t.Fatalf("txn.NumShards %d, group.NumShards %d", txn.NumShards, group.NumShards)
-	}
-	for i := range 2000 {
-		s := fmt.Sprintf("id-%d-é☃\xff", i)
-		if txn.ShardOf(s) != group.ShardOf(s) {
-			t.Fatalf("ShardOf(%q): txn %d, group %d", s, txn.ShardOf(s), group.ShardOf(s))
-		}
-	}
-}
 
 // txnClient sends transactional requests to an in-process agent.
 type txnClient struct {

@@ -15,15 +15,16 @@ const module = "github.com/strata-io/strata"
 // may import, as DESIGN.md's layout table says. A trailing "/" allows a
 // whole subtree.
 var allowedImports = map[string][]string{
-	"protocol":      {},
-	"agent/log":     {},
-	"agent/replica": {"agent/log", "metadata"},
-	"agent/group":   {"metadata"},
-	"agent/txn":     {"metadata"},
-	"metadata":      {},
-	"tiering":       {"metadata", "tiering/"},
-	"bench":         {},
-	"agent":         {"protocol", "metadata", "metadata/", "tiering", "tiering/", "agent/"},
+	"protocol":        {},
+	"agent/log":       {},
+	"agent/replica":   {"agent/log", "metadata"},
+	"agent/group":     {"metadata", "metadata/shards"},
+	"agent/txn":       {"metadata", "metadata/shards"},
+	"metadata":        {},
+	"metadata/shards": {"metadata"},
+	"tiering":         {"metadata", "tiering/"},
+	"bench":           {},
+	"agent":           {"protocol", "metadata", "metadata/", "tiering", "tiering/", "agent/"},
 }
 
 // TestImportRules keeps DESIGN.md's layout true: who may import whom, that

@@ -11,6 +11,7 @@ import (
 
 	"github.com/strata-io/strata/metadata"
 	"github.com/strata-io/strata/metadata/memstore"
+	"github.com/strata-io/strata/metadata/shards"
 )
 
 // view is a View with fixed topics and agents the test can change.
@@ -98,7 +99,7 @@ func TestCoordinatorRestart(t *testing.T) {
 	c, reg := startCoordinator(t, s, 1, v)
 	eventually(t, "all shards claimed", func() error {
 		claims, err := s.ListCoordinators(t.Context(), metadata.CoordinatorGroup)
-		if err == nil && len(claims) != NumShards {
+		if err == nil && len(claims) != shards.Count {
 			err = errors.New("not yet")
 		}
 		return err
@@ -140,7 +141,7 @@ func TestCoordinatorRestart(t *testing.T) {
 func groupIn(idx int32) string {
 	for i := 0; ; i++ {
 		g := "group-" + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + string(rune('a'+i/676))
-		if ShardOf(g) == idx {
+		if shards.Of(g) == idx {
 			return g
 		}
 	}
@@ -161,7 +162,7 @@ func TestCoordinatorTwoAgents(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if len(claims) != NumShards {
+		if len(claims) != shards.Count {
 			return errors.New("not all claimed")
 		}
 		for _, cl := range claims {

@@ -9,17 +9,18 @@
 //
 // # Shards and ownership
 //
-// Groups are spread over NumShards (50) shards by ShardOf, the hash Kafka
-// uses to pick a group's __consumer_offsets partition. An agent
-// coordinates a shard's groups while it holds the shard's claim in the
-// metadata store (metadata.Coordinators): a key written under the agent's
-// registration lease with a create-if-absent transaction, so at most one
-// live agent holds it and it disappears when the agent does. FindCoordinator
-// (Find) answers with the owner, claiming an unowned shard for the agent it
-// was sent to; in the background every agent claims the unowned shards it
-// is the preferred owner of (shard i: the (i mod n)-th of the n live agents
-// by id), and any shard left unowned for two rounds, so every group has a
-// coordinator. Requests for a group whose shard this agent does not own get
+// Groups are spread over shards.Count (50) shards by shards.Of (package
+// metadata/shards), the hash Kafka uses to pick a group's
+// __consumer_offsets partition. An agent coordinates a shard's groups while
+// it holds the shard's claim in the metadata store (metadata.Coordinators):
+// a key written under the agent's registration lease with a
+// create-if-absent transaction, so at most one live agent holds it and it
+// disappears when the agent does. FindCoordinator (Find) answers with the
+// owner, claiming an unowned shard for the agent it was sent to; in the
+// background every agent claims the unowned shards it is the preferred
+// owner of (shard i: the (i mod n)-th of the n live agents by id), and any
+// shard left unowned for two rounds, so every group has a coordinator
+// (shards.Set does the claiming for both coordinators). Requests for a group whose shard this agent does not own get
 // NOT_COORDINATOR; while a claimed shard loads from the store, requests get
 // COORDINATOR_LOAD_IN_PROGRESS. The transaction coordinator (package
 // agent/txn) uses the same kind of claims with its own CoordinatorKind.

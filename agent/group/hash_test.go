@@ -7,31 +7,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// TestShardOf: groups map to the shard Kafka puts their offsets in:
-// abs(String.hashCode) % 50, with Integer.MIN_VALUE mapping to 0.
-func TestShardOf(t *testing.T) {
-	for _, tc := range []struct {
-		group string
-		hash  int32
-		shard int32
-	}{
-		{"", 0, 0},
-		{"g", 103, 3},
-		{"my-group", -1906497762, 12},
-		{"console-consumer-12345", 158455506, 6},
-		{"grüße", 98768023, 23},
-		{"😀emoji", -1233692477, 27},         // a surrogate pair in UTF-16
-		{"polygenelubricants", -1 << 31, 0}, // hashCode is Integer.MIN_VALUE
-	} {
-		if h := javaStringHash(tc.group); h != tc.hash {
-			t.Errorf("hash(%q) = %d, want %d", tc.group, h, tc.hash)
-		}
-		if s := ShardOf(tc.group); s != tc.shard {
-			t.Errorf("ShardOf(%q) = %d, want %d", tc.group, s, tc.shard)
-		}
-	}
-}
-
 func TestSubscribedTopics(t *testing.T) {
 	for v := int16(0); v <= 3; v++ {
 		m := kmsg.NewConsumerMemberMetadata()

@@ -2,13 +2,13 @@ package group
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/strata-io/strata/metadata"
+	"github.com/strata-io/strata/metadata/shards"
 )
 
 // shard is one coordinator shard this agent owns. Its loop goroutine owns
@@ -19,45 +19,31 @@ import (
 type shard struct {
 	c      *Coordinator
 	claim  metadata.CoordinatorClaim
-	events chan func(st *state, now time.Time)
+	loop   *shards.Loop[*state] // Run closes it once the loop and the writer have exited
 	loaded atomic.Bool
 	ctx    context.Context // ends when the shard stops
 	cancel context.CancelFunc
-	done   chan struct{} // closed once the loop and the writer have exited
-
-	qmu   sync.Mutex
-	queue []writeOp     // guarded by qmu
-	qsig  chan struct{} // has room for one wake-up of the writer
 }
 
-// writeOp is one queued store write.
-type writeOp struct {
-	run  func(ctx context.Context) error
-	done doneFunc
+func newShard(ctx context.Context, c *Coordinator, claim metadata.CoordinatorClaim) *shard {
+	ctx, cancel := context.WithCancel(ctx)
+	sh := &shard{c: c, claim: claim, ctx: ctx, cancel: cancel}
+	sh.loop = shards.NewLoop[*state](ErrNotCoordinator, func(err error) { c.shards.Abandon(sh, err) })
+	return sh
 }
 
-// eventBuffer bounds how many requests may wait for a shard's loop.
-const eventBuffer = 256
+// Claim implements shards.Shard.
+func (sh *shard) Claim() metadata.CoordinatorClaim { return sh.claim }
 
-func newShard(c *Coordinator, claim metadata.CoordinatorClaim) *shard {
-	ctx, cancel := context.WithCancel(c.ctx)
-	return &shard{
-		c:      c,
-		claim:  claim,
-		events: make(chan func(*state, time.Time), eventBuffer),
-		ctx:    ctx,
-		cancel: cancel,
-		done:   make(chan struct{}),
-		qsig:   make(chan struct{}, 1),
-	}
-}
+// Stop implements shards.Shard.
+func (sh *shard) Stop() { sh.cancel() }
 
-// run loads the shard's groups and then serves events until the shard
-// stops.
-func (sh *shard) run() {
-	defer close(sh.done)
+// Run loads the shard's groups and then serves events until the shard
+// stops; it implements shards.Shard.
+func (sh *shard) Run() {
+	defer sh.loop.Close()
 	var writer sync.WaitGroup
-	writer.Go(sh.writeLoop)
+	writer.Go(func() { sh.loop.WriteLoop(sh.ctx) })
 	defer writer.Wait()
 	defer sh.cancel()
 	st := newState(sh.c.cfg, sh.c.logger.With("shard", sh.claim.Shard.Index), sh, sh.c.view)
@@ -76,7 +62,7 @@ func (sh *shard) run() {
 		select {
 		case <-sh.ctx.Done():
 			return
-		case fn := <-sh.events:
+		case fn := <-sh.loop.Events():
 			fn(st, time.Now())
 		case <-timer.C:
 			st.fire(time.Now())
@@ -124,46 +110,7 @@ func (sh *shard) load(st *state) bool {
 
 // enqueue queues a write for the writer.
 func (sh *shard) enqueue(run func(ctx context.Context) error, done doneFunc) {
-	sh.qmu.Lock()
-	sh.queue = append(sh.queue, writeOp{run: run, done: done})
-	sh.qmu.Unlock()
-	select {
-	case sh.qsig <- struct{}{}:
-	default:
-	}
-}
-
-// writeLoop applies queued writes in order and hands each result back to
-// the loop. A write fenced by a newer claim means the shard was lost.
-func (sh *shard) writeLoop() {
-	for {
-		sh.qmu.Lock()
-		var op writeOp
-		ok := len(sh.queue) > 0
-		if ok {
-			op = sh.queue[0]
-			sh.queue[0] = writeOp{}
-			sh.queue = sh.queue[1:]
-		}
-		sh.qmu.Unlock()
-		if !ok {
-			select {
-			case <-sh.qsig:
-				continue
-			case <-sh.ctx.Done():
-				return
-			}
-		}
-		err := op.run(sh.ctx)
-		if errors.Is(err, metadata.ErrFenced) {
-			sh.c.abandon(sh, err)
-		}
-		select {
-		case sh.events <- func(_ *state, now time.Time) { op.done(now, err) }:
-		case <-sh.ctx.Done():
-			return
-		}
-	}
+	sh.loop.Enqueue(run, done)
 }
 
 func (sh *shard) putGroup(g metadata.Group, done doneFunc) {
@@ -192,47 +139,4 @@ func (sh *shard) deleteOffsets(group string, partitions []metadata.GroupPartitio
 
 func (sh *shard) deleteGroup(group string, done doneFunc) {
 	sh.enqueue(func(ctx context.Context) error { return sh.c.store.DeleteGroup(ctx, sh.claim, group) }, done)
-}
-
-// post runs fn on the shard's loop without waiting for it.
-func (sh *shard) post(ctx context.Context, fn func(st *state, now time.Time)) error {
-	select {
-	case sh.events <- fn:
-		return nil
-	case <-sh.done:
-		return ErrNotCoordinator
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// call runs fn on the shard's loop and waits for the reply it passes to
-// its callback (at once, or later: a JoinGroup waits for the rebalance).
-func call[T any](ctx context.Context, sh *shard, fn func(st *state, now time.Time, reply func(T))) (T, error) {
-	ch := make(chan T, 1)
-	var zero T
-	err := sh.post(ctx, func(st *state, now time.Time) {
-		fn(st, now, func(v T) {
-			select {
-			case ch <- v:
-			default: // answered already; the state machine answers once
-			}
-		})
-	})
-	if err != nil {
-		return zero, err
-	}
-	select {
-	case v := <-ch:
-		return v, nil
-	case <-sh.done:
-		select {
-		case v := <-ch:
-			return v, nil
-		default:
-		}
-		return zero, ErrNotCoordinator
-	case <-ctx.Done():
-		return zero, ctx.Err()
-	}
 }

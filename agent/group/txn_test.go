@@ -8,6 +8,7 @@ import (
 
 	"github.com/strata-io/strata/metadata"
 	"github.com/strata-io/strata/metadata/memstore"
+	"github.com/strata-io/strata/metadata/shards"
 )
 
 // txnCommit sends a TxnOffsetCommit and flushes the store.
@@ -253,15 +254,15 @@ func TestTxnRestore(t *testing.T) {
 		}
 		return err
 	})
-	checkErr(t, "complete in a shard not owned", c2.CompleteTxn(ctx, NumShards, 5, 1, true), ErrInvalidRequest)
-	if err := c2.CompleteTxn(ctx, ShardOf("g"), 5, 1, true); err != nil {
+	checkErr(t, "complete in a shard not owned", c2.CompleteTxn(ctx, shards.Count, 5, 1, true), ErrInvalidRequest)
+	if err := c2.CompleteTxn(ctx, shards.Of("g"), 5, 1, true); err != nil {
 		t.Fatal(err)
 	}
 	got, err := c2.FetchStable(ctx, "g", part)
 	if err != nil || got[0].Err != nil || got[0].Offset != 42 {
 		t.Fatalf("fetch after completion = %+v, %v", got, err)
 	}
-	stored, err := s.LoadGroups(ctx, metadata.CoordinatorShard{Kind: metadata.CoordinatorGroup, Index: ShardOf("g")})
+	stored, err := s.LoadGroups(ctx, metadata.CoordinatorShard{Kind: metadata.CoordinatorGroup, Index: shards.Of("g")})
 	if err != nil || len(stored) != 1 || len(stored[0].TxnOffsets) != 0 || len(stored[0].Offsets) != 1 {
 		t.Fatalf("stored = %+v, %v", stored, err)
 	}

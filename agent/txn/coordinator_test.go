@@ -11,6 +11,7 @@ import (
 
 	"github.com/strata-io/strata/metadata"
 	"github.com/strata-io/strata/metadata/memstore"
+	"github.com/strata-io/strata/metadata/shards"
 )
 
 // fakeMarkers records the markers it is asked to write; while fail is set
@@ -161,12 +162,12 @@ func TestCoordinatorCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	verify := add
-	verify.Partitions = []TopicPartition{tp("a", 3), tp("c", 0), tp(OffsetsTopic, ShardOf("g"))}
+	verify.Partitions = []TopicPartition{tp("a", 3), tp("c", 0), tp(OffsetsTopic, shards.Of("g"))}
 	errs, err := n.c.VerifyPartitions(ctx, verify)
 	if err != nil || errs[0] != nil || !errors.Is(errs[1], ErrTransactionAbortable) || errs[2] != nil {
 		t.Fatalf("verify = %v, %v", errs, err)
 	}
-	stored, err := s.LoadTransactions(ctx, shardKey(ShardOf("t")))
+	stored, err := s.LoadTransactions(ctx, shardKey(shards.Of("t")))
 	if err != nil || len(stored) != 1 || stored[0].State != metadata.TxnOngoing || len(stored[0].Partitions) != 2 || stored[0].Groups[0] != "g" {
 		t.Fatalf("stored = %+v, %v", stored, err)
 	}
@@ -232,7 +233,7 @@ func TestCoordinatorTwoAgents(t *testing.T) {
 	n2 := startNode(t, s, 2, view)
 	eventually(t, "shards split between the agents", func() error {
 		claims, err := s.ListCoordinators(t.Context(), metadata.CoordinatorTransaction)
-		if err == nil && len(claims) != NumShards {
+		if err == nil && len(claims) != shards.Count {
 			err = fmt.Errorf("%d claims", len(claims))
 		}
 		return err

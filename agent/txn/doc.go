@@ -12,9 +12,10 @@
 //
 // # Shards and ownership
 //
-// Transactional ids are spread over NumShards (50) shards by ShardOf,
-// Kafka's hash for picking an id's __transaction_state partition. An agent
-// coordinates a shard's ids while it holds the shard's claim in the
+// Transactional ids are spread over shards.Count (50) shards by shards.Of
+// (package metadata/shards), Kafka's hash for picking an id's
+// __transaction_state partition (and a group's __consumer_offsets one). An
+// agent coordinates a shard's ids while it holds the shard's claim in the
 // metadata store (metadata.Coordinators, kind CoordinatorTransaction),
 // made under the agent's registration lease exactly as the group
 // coordinator's (package agent/group) are: FindCoordinator (Find) claims

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/strata-io/strata/metadata"
+	"github.com/strata-io/strata/metadata/shards"
 )
 
 // checkTxnInvariants fails the test if a transactional id's bookkeeping
@@ -84,7 +85,7 @@ func FuzzStateMachine(f *testing.F) {
 				h.s.end(h.now, EndRequest{TransactionalID: id, ProducerID: pe.ProducerID, ProducerEpoch: pe.ProducerEpoch, Commit: op == 4}, func(error) {})
 			case 5:
 				_, _ = h.s.verify(AddRequest{TransactionalID: id, ProducerID: pe.ProducerID, ProducerEpoch: pe.ProducerEpoch,
-					Partitions: []TopicPartition{tp("p0", int32(arg%4)), tp(OffsetsTopic, int32(arg)%NumShards)}})
+					Partitions: []TopicPartition{tp("p0", int32(arg%4)), tp(OffsetsTopic, int32(arg)%shards.Count)}})
 			case 6, 7: // store writes complete, some failing
 				if op == 7 {
 					h.fx.fail = []error{metadata.ErrUnavailable, metadata.ErrFenced, metadata.ErrInvalid}[arg%3]

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/strata-io/strata/metadata"
+	"github.com/strata-io/strata/metadata/shards"
 )
 
 // noEpoch is RecordBatch.NO_PRODUCER_EPOCH; noProducerID is NO_PRODUCER_ID.
@@ -139,7 +140,7 @@ func (m *txnMeta) contains(partitions []TopicPartition, groups []string) bool {
 // group-coordinator shard idx.
 func (m *txnMeta) hasGroupShard(idx int32) bool {
 	for _, g := range m.Groups {
-		if ShardOf(g) == idx {
+		if shards.Of(g) == idx {
 			return true
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/strata-io/strata/metadata"
+	"github.com/strata-io/strata/metadata/shards"
 )
 
 // InitProducerID serves an InitProducerId with a transactional id: the
@@ -33,7 +34,7 @@ func (c *Coordinator) InitProducerID(ctx context.Context, req InitRequest) (Prod
 	}
 	newPID := noProducerID
 	for range 3 {
-		res, err := call(ctx, sh, func(st *state, now time.Time, reply func(initResult)) {
+		res, err := shards.Call(ctx, sh.loop, func(st *state, now time.Time, reply func(initResult)) {
 			st.initProducerID(now, req, newPID, reply)
 		})
 		switch {
@@ -78,7 +79,7 @@ func (c *Coordinator) add(ctx context.Context, req AddRequest) error {
 	if err != nil {
 		return err
 	}
-	res, err := call(ctx, sh, func(st *state, now time.Time, reply func(error)) { st.add(now, req, reply) })
+	res, err := shards.Call(ctx, sh.loop, func(st *state, now time.Time, reply func(error)) { st.add(now, req, reply) })
 	if err != nil {
 		return err
 	}
@@ -100,7 +101,7 @@ func (c *Coordinator) VerifyPartitions(ctx context.Context, req AddRequest) ([]e
 		errs []error
 		err  error
 	}
-	res, err := call(ctx, sh, func(st *state, _ time.Time, reply func(result)) {
+	res, err := shards.Call(ctx, sh.loop, func(st *state, _ time.Time, reply func(result)) {
 		errs, err := st.verify(req)
 		reply(result{errs, err})
 	})
@@ -117,7 +118,7 @@ func (c *Coordinator) EndTxn(ctx context.Context, req EndRequest) error {
 	if err != nil {
 		return err
 	}
-	res, err := call(ctx, sh, func(st *state, now time.Time, reply func(error)) { st.end(now, req, reply) })
+	res, err := shards.Call(ctx, sh.loop, func(st *state, now time.Time, reply func(error)) { st.end(now, req, reply) })
 	if err != nil {
 		return err
 	}
@@ -134,7 +135,7 @@ func (c *Coordinator) Describe(ctx context.Context, id string) (Description, err
 		d   Description
 		err error
 	}
-	res, err := call(ctx, sh, func(st *state, _ time.Time, reply func(result)) {
+	res, err := shards.Call(ctx, sh.loop, func(st *state, _ time.Time, reply func(result)) {
 		d, err := st.describe(id)
 		reply(result{d, err})
 	})
@@ -148,15 +149,15 @@ func (c *Coordinator) Describe(ctx context.Context, id string) (Description, err
 // coordinates that match f, sorted. While some of its shards are still
 // loading it fails with ErrCoordinatorLoadInProgress, as Kafka does.
 func (c *Coordinator) List(ctx context.Context, f ListFilter) ([]Listing, error) {
-	shards := c.owned()
-	for _, sh := range shards {
+	owned := c.shards.Owned()
+	for _, sh := range owned {
 		if !sh.loaded.Load() {
 			return nil, fmt.Errorf("%w: shard %d", ErrCoordinatorLoadInProgress, sh.claim.Shard.Index)
 		}
 	}
 	var out []Listing
-	for _, sh := range shards {
-		ls, err := call(ctx, sh, func(st *state, now time.Time, reply func([]Listing)) { reply(st.list(now, f)) })
+	for _, sh := range owned {
+		ls, err := shards.Call(ctx, sh.loop, func(st *state, now time.Time, reply func([]Listing)) { reply(st.list(now, f)) })
 		if errors.Is(err, ErrNotCoordinator) {
 			continue // lost meanwhile
 		}

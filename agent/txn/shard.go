@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/strata-io/strata/metadata"
+	"github.com/strata-io/strata/metadata/shards"
 )
 
 // shard is one coordinator shard this agent owns. Its loop goroutine owns
@@ -22,28 +23,14 @@ import (
 type shard struct {
 	c      *Coordinator
 	claim  metadata.CoordinatorClaim
-	events chan func(st *state, now time.Time)
+	loop   *shards.Loop[*state] // Run closes it once every goroutine of the shard has exited
 	loaded atomic.Bool
 	ctx    context.Context // ends when the shard stops
 	cancel context.CancelFunc
-	done   chan struct{} // closed once every goroutine of the shard has exited
-
-	qmu   sync.Mutex
-	queue []writeOp     // guarded by qmu
-	qsig  chan struct{} // has room for one wake-up of the writer
 
 	// workers are the completion goroutines; only the loop adds to it.
 	workers sync.WaitGroup
 }
-
-// writeOp is one queued store write.
-type writeOp struct {
-	run  func(ctx context.Context) error
-	done doneFunc
-}
-
-// eventBuffer bounds how many requests may wait for a shard's loop.
-const eventBuffer = 256
 
 // Retry backoff bounds for loading a shard and completing transactions.
 const (
@@ -51,25 +38,25 @@ const (
 	maxBackoff = 10 * time.Second
 )
 
-func newShard(c *Coordinator, claim metadata.CoordinatorClaim) *shard {
-	ctx, cancel := context.WithCancel(c.ctx)
-	return &shard{
-		c:      c,
-		claim:  claim,
-		events: make(chan func(*state, time.Time), eventBuffer),
-		ctx:    ctx,
-		cancel: cancel,
-		done:   make(chan struct{}),
-		qsig:   make(chan struct{}, 1),
-	}
+func newShard(ctx context.Context, c *Coordinator, claim metadata.CoordinatorClaim) *shard {
+	ctx, cancel := context.WithCancel(ctx)
+	sh := &shard{c: c, claim: claim, ctx: ctx, cancel: cancel}
+	sh.loop = shards.NewLoop[*state](ErrNotCoordinator, func(err error) { c.shards.Abandon(sh, err) })
+	return sh
 }
 
-// run loads the shard's transactions and then serves events until the
-// shard stops.
-func (sh *shard) run() {
-	defer close(sh.done)
+// Claim implements shards.Shard.
+func (sh *shard) Claim() metadata.CoordinatorClaim { return sh.claim }
+
+// Stop implements shards.Shard.
+func (sh *shard) Stop() { sh.cancel() }
+
+// Run loads the shard's transactions and then serves events until the
+// shard stops; it implements shards.Shard.
+func (sh *shard) Run() {
+	defer sh.loop.Close()
 	var writer sync.WaitGroup
-	writer.Go(sh.writeLoop)
+	writer.Go(func() { sh.loop.WriteLoop(sh.ctx) })
 	defer writer.Wait()
 	defer sh.workers.Wait()
 	defer sh.cancel()
@@ -82,7 +69,7 @@ func (sh *shard) run() {
 		select {
 		case <-sh.ctx.Done():
 			return
-		case fn := <-sh.events:
+		case fn := <-sh.loop.Events():
 			fn(st, sh.c.now())
 		}
 	}
@@ -129,7 +116,7 @@ func (sh *shard) retry(fn func() error, what string, attrs ...any) error {
 			return nil
 		}
 		if errors.Is(err, metadata.ErrFenced) {
-			sh.c.abandon(sh, err)
+			sh.c.shards.Abandon(sh, err)
 		}
 		if sh.ctx.Err() != nil {
 			return sh.ctx.Err()
@@ -153,46 +140,7 @@ func (sh *shard) retry(fn func() error, what string, attrs ...any) error {
 
 // enqueue queues a write for the writer.
 func (sh *shard) enqueue(run func(ctx context.Context) error, done doneFunc) {
-	sh.qmu.Lock()
-	sh.queue = append(sh.queue, writeOp{run: run, done: done})
-	sh.qmu.Unlock()
-	select {
-	case sh.qsig <- struct{}{}:
-	default:
-	}
-}
-
-// writeLoop applies queued writes in order and hands each result back to
-// the loop. A write fenced by a newer claim means the shard was lost.
-func (sh *shard) writeLoop() {
-	for {
-		sh.qmu.Lock()
-		var op writeOp
-		ok := len(sh.queue) > 0
-		if ok {
-			op = sh.queue[0]
-			sh.queue[0] = writeOp{}
-			sh.queue = sh.queue[1:]
-		}
-		sh.qmu.Unlock()
-		if !ok {
-			select {
-			case <-sh.qsig:
-				continue
-			case <-sh.ctx.Done():
-				return
-			}
-		}
-		err := op.run(sh.ctx)
-		if errors.Is(err, metadata.ErrFenced) {
-			sh.c.abandon(sh, err)
-		}
-		select {
-		case sh.events <- func(_ *state, now time.Time) { op.done(now, err) }:
-		case <-sh.ctx.Done():
-			return
-		}
-	}
+	sh.loop.Enqueue(run, done)
 }
 
 // put implements effects.
@@ -233,53 +181,10 @@ func (sh *shard) runCompletion(c completion) {
 		}
 	}
 	_ = sh.retry(func() error {
-		res, err := call(sh.ctx, sh, func(st *state, now time.Time, reply func(error)) { st.finish(now, m, reply) })
+		res, err := shards.Call(sh.ctx, sh.loop, func(st *state, now time.Time, reply func(error)) { st.finish(now, m, reply) })
 		if err != nil {
 			return err
 		}
 		return res
 	}, "storing the transaction's completion", attrs...)
-}
-
-// post runs fn on the shard's loop without waiting for it.
-func (sh *shard) post(ctx context.Context, fn func(st *state, now time.Time)) error {
-	select {
-	case sh.events <- fn:
-		return nil
-	case <-sh.done:
-		return ErrNotCoordinator
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// call runs fn on the shard's loop and waits for the reply it passes to
-// its callback (at once, or once a store write completes).
-func call[T any](ctx context.Context, sh *shard, fn func(st *state, now time.Time, reply func(T))) (T, error) {
-	ch := make(chan T, 1)
-	var zero T
-	err := sh.post(ctx, func(st *state, now time.Time) {
-		fn(st, now, func(v T) {
-			select {
-			case ch <- v:
-			default: // answered already; the state machine answers once
-			}
-		})
-	})
-	if err != nil {
-		return zero, err
-	}
-	select {
-	case v := <-ch:
-		return v, nil
-	case <-sh.done:
-		select {
-		case v := <-ch:
-			return v, nil
-		default:
-		}
-		return zero, ErrNotCoordinator
-	case <-ctx.Done():
-		return zero, ctx.Err()
-	}
 }

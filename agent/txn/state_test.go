@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/strata-io/strata/metadata"
+	"github.com/strata-io/strata/metadata/shards"
 )
 
 // TestInitProducerID: a new id gets a fresh producer id and epoch 0; every
@@ -285,7 +286,7 @@ func TestVerify(t *testing.T) {
 	h := newHarness(t)
 	pe := h.mustInit("t")
 	req := AddRequest{TransactionalID: "t", ProducerID: pe.ProducerID, ProducerEpoch: pe.ProducerEpoch,
-		Partitions: []TopicPartition{tp("a", 0), tp("a", 1), tp(OffsetsTopic, ShardOf("g")), tp(OffsetsTopic, (ShardOf("g")+1)%NumShards)}}
+		Partitions: []TopicPartition{tp("a", 0), tp("a", 1), tp(OffsetsTopic, shards.Of("g")), tp(OffsetsTopic, (shards.Of("g")+1)%shards.Count)}}
 	errs, err := h.s.verify(req)
 	if err != nil {
 		t.Fatal(err)
