@@ -30,11 +30,16 @@ type Config struct {
 	// owns (claiming those it should) and checks that it still owns its
 	// own.
 	ClaimInterval time.Duration
+	// CompletionWait bounds how long EndTxn waits, after the outcome is
+	// stored, for the markers to be written before it answers; 0 answers
+	// at once, as Kafka does.
+	CompletionWait time.Duration
 	// Logger receives the coordinator's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
 
-// NewConfig returns Kafka's defaults.
+// NewConfig returns Kafka's defaults, except that EndTxn waits for the
+// markers (CompletionWait).
 func NewConfig() Config {
 	return Config{
 		MaxTimeout:     15 * time.Minute,
@@ -42,6 +47,7 @@ func NewConfig() Config {
 		IDExpiration:   7 * 24 * time.Hour,
 		ExpireInterval: time.Hour,
 		ClaimInterval:  5 * time.Second,
+		CompletionWait: 2 * time.Second,
 	}
 }
 
@@ -59,6 +65,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ExpireInterval <= 0 {
 		errs = append(errs, fmt.Errorf("transactional id expiration check interval %v: must be > 0", c.ExpireInterval))
+	}
+	if c.CompletionWait < 0 {
+		errs = append(errs, fmt.Errorf("transaction completion wait %v: must be >= 0", c.CompletionWait))
 	}
 	if c.ClaimInterval <= 0 {
 		errs = append(errs, fmt.Errorf("coordinator claim interval %v: must be > 0", c.ClaimInterval))

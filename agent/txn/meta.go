@@ -26,8 +26,10 @@ type txnMeta struct {
 	// pendingState. Requests meanwhile get CONCURRENT_TRANSACTIONS.
 	pending bool
 	// completing is set while the markers of a PrepareCommit or
-	// PrepareAbort are being written.
+	// PrepareAbort are being written; done is closed once the completion
+	// is stored.
 	completing bool
+	done       chan struct{}
 	// deleting is set while the expired id is being removed.
 	deleting bool
 	// failedEpochFence is set when writing an epoch fence failed: the

@@ -1,6 +1,7 @@
 package txn
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -111,18 +112,34 @@ func (c *Coordinator) VerifyPartitions(ctx context.Context, req AddRequest) ([]e
 	return res.errs, res.err
 }
 
-// EndTxn serves an EndTxn: it answers once the transaction's outcome is
-// stored (PrepareCommit or PrepareAbort); the markers are written after.
+// EndTxn serves an EndTxn. The transaction's outcome is decided once it is
+// stored (PrepareCommit or PrepareAbort), which is when Kafka answers; this
+// answers once the markers are written and the completion stored too, or
+// after Config.CompletionWait, whichever comes first. The producer's next
+// transaction then starts at once rather than being told
+// CONCURRENT_TRANSACTIONS until the markers are out, and read_committed
+// readers see a commit as soon as it returns.
 func (c *Coordinator) EndTxn(ctx context.Context, req EndRequest) error {
 	sh, err := c.route(req.TransactionalID)
 	if err != nil {
 		return err
 	}
 	res, err := shards.Call(ctx, sh.loop, func(st *state, now time.Time, reply func(error)) { st.end(now, req, reply) })
-	if err != nil {
-		return err
+	if err != nil || res != nil || c.cfg.CompletionWait <= 0 {
+		return cmp.Or(err, res)
 	}
-	return res
+	done, err := shards.Call(ctx, sh.loop, func(st *state, _ time.Time, reply func(<-chan struct{})) { reply(st.completion(req)) })
+	if err != nil || done == nil {
+		return nil // decided; the completion goes on regardless
+	}
+	t := time.NewTimer(c.cfg.CompletionWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil
 }
 
 // Describe serves DescribeTransactions for one transactional id.

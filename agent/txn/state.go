@@ -323,12 +323,24 @@ func (s *state) end(now time.Time, req EndRequest, reply func(error)) {
 	}
 }
 
+// completion returns a channel closed once the transaction req ended is
+// complete (its markers written and CompleteCommit or CompleteAbort
+// stored), or nil when there is nothing to wait for.
+func (s *state) completion(req EndRequest) <-chan struct{} {
+	m := s.txns[req.TransactionalID]
+	if m == nil || !m.completing || m.ProducerID != req.ProducerID {
+		return nil
+	}
+	return m.done
+}
+
 // startCompletion starts writing m's markers.
 func (s *state) startCompletion(m *txnMeta) {
 	if m.completing {
 		return
 	}
 	m.completing = true
+	m.done = make(chan struct{})
 	s.fx.complete(completion{marker: m.marker(s.epoch), groups: slices.Clone(m.Groups)})
 }
 
@@ -359,6 +371,8 @@ func (s *state) finish(now time.Time, mk Marker, reply func(error)) {
 	s.write(m, next, func(err error) {
 		if err == nil {
 			m.completing = false
+			close(m.done)
+			m.done = nil
 			s.logger.Debug("completed transaction", "transactional_id", m.TransactionalID, "state", m.State,
 				"producer_id", m.ProducerID, "producer_epoch", m.ProducerEpoch)
 		}
