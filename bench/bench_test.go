@@ -215,3 +215,62 @@ func TestRunRejectsInvalidConfig(t *testing.T) {
 		t.Fatalf("%v, want ErrInvalidConfig", err)
 	}
 }
+
+// TestRunTxnAgainstKfake: the txn scenario sends the same paced load
+// idempotently and in transactions, and every record of both runs (plus
+// the warm-ups) is readable read_committed.
+func TestRunTxnAgainstKfake(t *testing.T) {
+	c, adm := newCluster(t)
+	cfg := testConfig(c)
+	cfg.Scenarios = []Scenario{ScenarioTxn}
+	cfg.Keep = true
+	var out bytes.Buffer
+	rep, err := Run(context.Background(), cfg, &out)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	x := rep.Txn
+	if x == nil {
+		t.Fatalf("no txn result:\n%s", out.String())
+	}
+	want := 2 * txnRun(cfg).sendCount(cfg.Rate) // two runs of each kind
+	if x.Idempotent.Records != want || x.Transactional.Records != want {
+		t.Errorf("records idempotent %d, transactional %d; want %d each", x.Idempotent.Records, x.Transactional.Records, want)
+	}
+	if x.Transactions < 1 || x.Interval != DefaultTxnInterval || x.Ratio <= 0 {
+		t.Errorf("implausible result %+v", *x)
+	}
+	if !strings.Contains(out.String(), "transactional=") || !strings.Contains(out.String(), "ratio=") {
+		t.Errorf("output lacks the txn line:\n%s", out.String())
+	}
+
+	topics := benchTopics(t, adm)
+	if len(topics) != 1 {
+		t.Fatalf("topics %v, want one", topics)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(topics[0]),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	total := 2*want + int64(len(txnOrder)*cfg.Producers) // and one warm-up record per client and run
+	var got int64
+	for got < total && ctx.Err() == nil {
+		got += int64(cl.PollFetches(ctx).NumRecords())
+	}
+	if got != total {
+		t.Errorf("read_committed read %d records, want %d", got, total)
+	}
+}
+
+func TestTxnNeedsAcksAll(t *testing.T) {
+	cfg := NewConfig()
+	cfg.Scenarios = []Scenario{ScenarioTxn}
+	cfg.Acks = "1"
+	if err := cfg.Validate(); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "acks all") {
+		t.Errorf("Validate with acks=1: %v", err)
+	}
+}

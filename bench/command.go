@@ -44,6 +44,14 @@ i.e. in its object tier). With --wait-offloaded it first waits until every
 partition's local log start is within --offloaded-within records of its
 end offset.
 
+The txn scenario, which "all" does not select, sends the produce load on
+one fresh topic (acks=all) with idempotent producers that flush every
+--txn-interval and with transactional producers that flush and commit
+every --txn-interval, in four runs of
+a quarter of --duration each (idempotent, transactional, transactional,
+idempotent, so that one run's after-effects on the disk cancel out), and
+reports both throughputs and their ratio.
+
 The failover scenario, which "all" does not select, needs the agents'
 process IDs (--broker-pids 1=PID,2=PID,...): it produces at the latency
 rate, kills the agent leading partition 0 with SIGKILL after
@@ -89,6 +97,7 @@ agent.`,
 	f.IntVar(&cfg.WaitBrokers, "wait-brokers", 0, "before the first scenario, wait (up to --connect-timeout) until Metadata lists this many brokers")
 	f.DurationVar(&cfg.FailoverWarmup, "failover-warmup", cfg.FailoverWarmup, "how long failover produces before it kills the leader of partition 0")
 	f.DurationVar(&cfg.FailoverTimeout, "failover-timeout", cfg.FailoverTimeout, "fail the failover scenario if a partition acknowledges nothing sent after the kill for this long")
+	f.DurationVar(&cfg.TxnInterval, "txn-interval", cfg.TxnInterval, "txn: how often the transactional producers commit")
 	f.BoolVar(&cfg.WaitOffloaded, "wait-offloaded", false, "catchup: first wait until every partition's local log start (ListOffsets -4) is within --offloaded-within records of its end offset")
 	f.Int64Var(&cfg.OffloadedWithin, "offloaded-within", 0, "catchup: records per partition that may still be on local disk when --wait-offloaded's wait ends (e.g. one segment's worth)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON instead of text lines")

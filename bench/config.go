@@ -22,6 +22,10 @@ const (
 	// until the broker has moved the data to its object tier; "all" does
 	// not select it.
 	ScenarioCatchup Scenario = "catchup"
+	// ScenarioTxn runs the produce load with idempotent producers and with
+	// transactional ones committing every Config.TxnInterval (see
+	// txnOrder), and reports the ratio; "all" does not select it.
+	ScenarioTxn     Scenario = "txn"
 	ScenarioLatency Scenario = "latency"
 	ScenarioE2E     Scenario = "e2e"
 	// ScenarioFailover kills the agent leading partition 0 of its topic
@@ -37,7 +41,7 @@ var AllScenarios = []Scenario{ScenarioLoopback, ScenarioProduce, ScenarioConsume
 
 // scenarioOrder lists every scenario in execution order.
 var scenarioOrder = []Scenario{ScenarioLoopback, ScenarioProduce, ScenarioConsume, ScenarioCatchup,
-	ScenarioLatency, ScenarioE2E, ScenarioFailover}
+	ScenarioTxn, ScenarioLatency, ScenarioE2E, ScenarioFailover}
 
 const (
 	// DefaultLatencyRate is the send rate, in records per second, of the
@@ -55,6 +59,8 @@ const (
 	// DefaultFailoverWarmup is how long the failover scenario produces
 	// before it kills the leader of partition 0.
 	DefaultFailoverWarmup = 3 * time.Second
+	// DefaultTxnInterval is how often the txn scenario's producers commit.
+	DefaultTxnInterval = 100 * time.Millisecond
 	// DefaultFailoverTimeout is how long after the kill the failover
 	// scenario waits for every partition to accept records again.
 	DefaultFailoverTimeout = 30 * time.Second
@@ -136,6 +142,9 @@ type Config struct {
 	// sends SIGKILL to pid. It must not return before the agent has stopped
 	// serving, and must not restart it.
 	KillAgent func(nodeID int32, pid int) error
+	// TxnInterval is how often the txn scenario's transactional producers
+	// commit.
+	TxnInterval time.Duration
 	// LoopbackDuration is how long the loopback scenario streams.
 	LoopbackDuration time.Duration
 	// FetchMaxWait is the e2e consumer's fetch long-poll time.
@@ -165,6 +174,7 @@ func NewConfig() Config {
 		ConnectTimeout:   10 * time.Second,
 		FailoverWarmup:   DefaultFailoverWarmup,
 		FailoverTimeout:  DefaultFailoverTimeout,
+		TxnInterval:      DefaultTxnInterval,
 	}
 }
 
@@ -199,6 +209,10 @@ func (c Config) Validate() error {
 		return bad("the failover scenario needs the agents' process IDs (--broker-pids id=pid,...)")
 	case c.has(ScenarioFailover) && (c.FailoverWarmup <= 0 || c.FailoverTimeout <= 0):
 		return bad("failover warm-up and timeout must be positive")
+	case c.has(ScenarioTxn) && !c.idempotent():
+		return bad("the txn scenario needs --acks all: transactional producers are idempotent")
+	case c.has(ScenarioTxn) && c.TxnInterval <= 0:
+		return bad("txn interval must be positive")
 	case c.has(ScenarioLoopback) && c.LoopbackDuration <= 0:
 		return bad("loopback duration must be positive")
 	case c.FetchMaxWait <= 0 || c.StallTimeout <= 0 || c.ConnectTimeout <= 0:

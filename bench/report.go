@@ -22,6 +22,7 @@ type Report struct {
 	// offloaded (Config.WaitOffloaded), as soon as the wait began.
 	Offload  *Offload  `json:"offload,omitempty"`
 	Catchup  *Catchup  `json:"catchup,omitempty"`
+	Txn      *Txn      `json:"txn,omitempty"`
 	Latency  *Latency  `json:"latency,omitempty"`
 	E2E      *Latency  `json:"e2e,omitempty"`
 	Failover *Failover `json:"failover,omitempty"`
@@ -106,6 +107,19 @@ type Throughput struct {
 	// LoopbackFraction is MBPerSec over the loopback figure, 0 if the
 	// loopback scenario did not run.
 	LoopbackFraction float64 `json:"loopback_fraction,omitempty"`
+}
+
+// Txn is the result of the txn scenario: the same produce load sent by
+// idempotent producers, then by transactional producers committing every
+// Interval.
+type Txn struct {
+	Interval      time.Duration `json:"interval_ns"`
+	Idempotent    Throughput    `json:"idempotent"`
+	Transactional Throughput    `json:"transactional"`
+	// Transactions is how many transactions committed.
+	Transactions int64 `json:"transactions"`
+	// Ratio is Transactional.MBPerSec over Idempotent.MBPerSec.
+	Ratio float64 `json:"ratio"`
 }
 
 // Offload is the condition the catchup scenario waits for before it reads
@@ -255,6 +269,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Catchup != nil {
 		add(ScenarioCatchup, catchupLine(*r.Catchup))
 	}
+	if r.Txn != nil {
+		add(ScenarioTxn, txnLine(*r.Txn))
+	}
 	if r.Latency != nil {
 		add(ScenarioLatency, latencyLine(ScenarioLatency, *r.Latency))
 	}
@@ -325,6 +342,17 @@ func throughputLine(s Scenario, t Throughput, loop *Loopback) string {
 		fmt.Fprintf(&b, "  (%.2f of loopback %.0f MB/s)", t.MBPerSec/loop.MBPerSec, loop.MBPerSec)
 	}
 	return b.String()
+}
+
+func txnLine(x Txn) string {
+	t := x.Transactional
+	var rf string
+	if t.ReplicationFactor > 0 {
+		rf = fmt.Sprintf("rf=%d ", t.ReplicationFactor)
+	}
+	return fmt.Sprintf("%-9s acks=%s %ssize=%d parts=%d comp=%s interval=%s  idempotent=%.1fMB/s  transactional=%.1fMB/s  transactions=%d  ratio=%.2f",
+		ScenarioTxn, t.Acks, rf, t.RecordSize, t.Partitions, t.Compression, x.Interval,
+		x.Idempotent.MBPerSec, t.MBPerSec, x.Transactions, x.Ratio)
 }
 
 func offloadLine(o Offload) string {

@@ -144,6 +144,12 @@ func (r *runner) scenario(ctx context.Context, s Scenario) error {
 		if r.rep.Catchup, err = r.catchup(ctx, t); err == nil {
 			r.emit(catchupLine(*r.rep.Catchup))
 		}
+	case ScenarioTxn:
+		if r.rep.Txn, err = runTxn(ctx, r.cfg, t.name, t.partitions); err == nil {
+			r.rep.Txn.Idempotent.ReplicationFactor = t.replicationFactor
+			r.rep.Txn.Transactional.ReplicationFactor = t.replicationFactor
+			r.emit(txnLine(*r.rep.Txn))
+		}
 	case ScenarioLatency:
 		if r.rep.Latency, err = runLatency(ctx, r.cfg, t.name, t.partitions); err == nil {
 			r.rep.Latency.ReplicationFactor = t.replicationFactor

@@ -12,6 +12,7 @@
 #                        cluster: the three-agent cluster only
 #                        tiering: the tiered-storage runs only (needs bin/versitygw, make test-deps)
 #   BENCH_DURATION       how long each sending scenario runs (default 5s)
+#   BENCH_TXN_DURATION   the single agent's txn scenario: four runs of a quarter each (default 20s)
 #   BENCH_MICRO=0        skip the Go micro-benchmarks; BENCHTIME sets their -benchtime (1s)
 #   BENCH_FLAGS          extra strata-bench flags for every run, e.g. '--partitions 12'
 #   BENCH_CLUSTER_FLAGS  extra strata-bench flags for the cluster run, e.g. '--failover-warmup 10s'
@@ -38,6 +39,7 @@ STRATA=${STRATA:-bin/strata}
 STRATA_BENCH=${STRATA_BENCH:-bin/strata-bench}
 MODE=${BENCH_MODE:-all}
 DURATION=${BENCH_DURATION:-5s}
+TXN_DURATION=${BENCH_TXN_DURATION:-20s}
 PORT=${BENCH_PORT:-19092}
 ETCD_PORT=${BENCH_ETCD_PORT:-12379}
 HTTP_PORT=${BENCH_HTTP_PORT:-19644}
@@ -268,6 +270,9 @@ single() {
 	echo "== single agent: produce, acks=1"
 	bench single-acks1.out --bootstrap-server "127.0.0.1:$PORT" --broker-pid "$pid" --duration "$DURATION" \
 		--scenarios produce --acks 1
+	echo "== single agent: idempotent vs transactional produce (commit every 100 ms)"
+	bench single-txn.out --bootstrap-server "127.0.0.1:$PORT" --broker-pid "$pid" --duration "$TXN_DURATION" \
+		--scenarios txn
 	stop_agents
 }
 
@@ -427,7 +432,10 @@ summary() {
 		all1=$(field "$s" produce MB/s)
 		acks1=$(field "$s1" produce MB/s)
 		echo "single agent    produce acks=all $all1 MB/s, acks=1 $acks1 MB/s; consume $(field "$s" consume MB/s) MB/s;" \
-			"latency p99=$(field "$s" latency p99); e2e p99=$(field "$s" e2e p99); VmHWM $(hwm "$s" "$s1")"
+			"latency p99=$(field "$s" latency p99); e2e p99=$(field "$s" e2e p99); VmHWM $(hwm "$s" "$s1" "$tmp/single-txn.out")"
+		echo "transactions    transactional $(field "$tmp/single-txn.out" txn transactional) / idempotent" \
+			"$(field "$tmp/single-txn.out" txn idempotent) = $(field "$tmp/single-txn.out" txn ratio)" \
+			"(commit every $(field "$tmp/single-txn.out" txn interval); target >= 0.80)"
 	fi
 	if [ -f "$c" ]; then
 		rf3=$(field "$c" produce MB/s)
